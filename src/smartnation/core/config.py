@@ -1,0 +1,69 @@
+"""Configuration: one small settings object per concern, read from `SMARTNATION_*` variables.
+
+Every setting has a safe local default so that nothing must be set to run the embedded demo.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VAR_DIR = Path("var")
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the data lives: a SQLite file under ./var by default, PostgreSQL in production."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTNATION_DATABASE_")
+
+    url: str = Field(default=f"sqlite:///{VAR_DIR / 'smartnation.db'}")
+    pool_size: int = 10
+    echo: bool = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+
+class WebSettings(BaseSettings):
+    """The web application: its public address and secrets for sessions and CSRF."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTNATION_WEB_")
+
+    base_url: str = "http://127.0.0.1:8000"
+    # A random key per process is safe for the demo; production sets one shared key so that
+    # sessions survive across processes behind a load balancer.
+    secret_key: str = Field(default_factory=lambda: secrets.token_urlsafe(32))
+    secure_cookies: bool = False
+    embedded_worker: bool = True
+
+
+class JobSettings(BaseSettings):
+    """The background job queue."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTNATION_JOBS_")
+
+    lease_seconds: int = 300
+    poll_seconds: float = 0.5
+    batch_size: int = 10
+
+
+class Settings(BaseSettings):
+    """All settings, grouped by concern."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTNATION_")
+
+    environment: str = "development"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

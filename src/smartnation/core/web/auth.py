@@ -1,0 +1,157 @@
+"""Who is asking, and whether they may. Every route is either declared public or checks a role.
+
+People are identified by the signed session cookie set at login (the identity domain fills it);
+machine clients by a bearer API token. A whole-application test walks every route and fails when
+one has neither `public` nor `require_role` among its dependencies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import JSON, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from smartnation.core.audit import current_actor, record
+from smartnation.core.clock import utcnow
+from smartnation.core.db import Base, BigId, UTCDateTime
+from smartnation.core.errors import NotAllowed, NotAuthenticated
+from smartnation.core.web.deps import get_database
+
+PRINCIPAL_SESSION_KEY = "principal"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated person or machine client and the roles it holds."""
+
+    kind: str  # "person" or "client"
+    id: str
+    name: str
+    roles: frozenset[str] = field(default_factory=frozenset)
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles or "platform.admin" in self.roles
+
+    def to_session(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "id": self.id,
+            "name": self.name,
+            "roles": sorted(self.roles),
+            "attributes": self.attributes,
+        }
+
+    @classmethod
+    def from_session(cls, data: dict[str, Any]) -> Principal:
+        return cls(
+            kind=data["kind"],
+            id=data["id"],
+            name=data.get("name", ""),
+            roles=frozenset(data.get("roles", [])),
+            attributes=data.get("attributes", {}),
+        )
+
+
+class ApiToken(Base):
+    """A bearer token for a machine client (another agency's system); only its hash is kept."""
+
+    __tablename__ = "core_api_token"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(session: Session, name: str, roles: list[str]) -> str:
+    """Create a token for a machine client; the secret is returned once and never stored."""
+    secret = "sn_" + secrets.token_urlsafe(32)
+    token = ApiToken(name=name, token_hash=_hash_token(secret), roles=sorted(roles))
+    token.created_at = utcnow()
+    session.add(token)
+    session.flush()
+    record(
+        session,
+        "core.api_token.issued",
+        subject_type="api_token",
+        subject_id=token.id,
+        details={"name": name, "roles": sorted(roles)},
+    )
+    return secret
+
+
+def _principal_from_bearer(request: Request, header: str) -> Principal | None:
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.startswith("sn_"):
+        return None
+    with get_database(request).sessions() as session:
+        token = session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == _hash_token(secret.strip()))
+        )
+        if token is None or token.revoked_at is not None:
+            return None
+        return Principal("client", str(token.id), token.name, frozenset(token.roles))
+
+
+def current_principal(request: Request) -> Principal | None:
+    """The person or client making this request, if any."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    principal: Principal | None = None
+    header = request.headers.get("authorization")
+    if header:
+        principal = _principal_from_bearer(request, header)
+    elif "session" in request.scope:
+        data = request.session.get(PRINCIPAL_SESSION_KEY)
+        if isinstance(data, dict):
+            principal = Principal.from_session(data)
+    request.state.principal = principal
+    if principal is not None:
+        current_actor.set(principal.actor)
+    return principal
+
+
+def public() -> None:
+    """Marks a route as open to everyone. Its presence is what the route-guard test looks for."""
+
+
+def require_role(*roles: str) -> Callable[[Request], Principal]:
+    """A dependency admitting a principal with any of `roles` (none given: anyone logged in)."""
+
+    def check(request: Request) -> Principal:
+        principal = current_principal(request)
+        if principal is None:
+            raise NotAuthenticated("Log in to continue.", login_url="/login")
+        if roles and not any(principal.has_role(role) for role in roles):
+            raise NotAllowed("Your account does not have the role needed for this.")
+        return principal
+
+    check.required_roles = roles  # type: ignore[attr-defined]
+    return check
+
+
+def require_login() -> Callable[[Request], Principal]:
+    return require_role()
+
+
+Public = Depends(public)
+Anyone = Annotated[Principal, Depends(require_login())]
