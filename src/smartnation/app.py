@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from smartnation import __version__
 from smartnation.core.config import Settings, get_settings
 from smartnation.core.db import Database
+from smartnation.core.i18n import N_
 from smartnation.core.jobs import Worker
 from smartnation.core.web import routes as core_routes
 from smartnation.core.web.middleware import PlatformMiddleware
@@ -28,8 +29,8 @@ log = logging.getLogger(__name__)
 DOMAIN_PACKAGES = ["smartnation.core", "smartnation.registry"]
 SERVICES = [
     ServiceLink(
-        "Registry lookup",
-        "For officers: look up a resident's or a business's record.",
+        N_("Registry lookup"),
+        N_("For officers: look up a resident's or a business's record."),
         "/registry",
     ),
 ]

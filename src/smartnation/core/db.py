@@ -144,6 +144,7 @@ class Database:
 
     def __init__(self, engine: Engine, bind: Engine | Connection | None = None) -> None:
         self.engine = engine
+        self.bind = bind
         # Binding to a connection already inside a transaction (as the tests do) turns each
         # unit of work into a savepoint, so the outer transaction can be rolled back at the end.
         self.sessions = sessionmaker(
@@ -159,6 +160,16 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A Core connection in a transaction, for bulk work such as COPY."""
+        if isinstance(self.bind, Connection):
+            with self.bind.begin_nested():
+                yield self.bind
+        else:
+            with self.engine.begin() as connection:
+                yield connection
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

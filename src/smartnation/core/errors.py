@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from smartnation.core.i18n import N_
+
 
 class DomainError(Exception):
     """Something a person or a client can fix or should know; never a bug.
@@ -14,7 +16,7 @@ class DomainError(Exception):
     """
 
     status = 400
-    title = "The request could not be completed"
+    title = N_("The request could not be completed")
     code = "domain_error"
 
     def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
@@ -54,7 +56,7 @@ class InvalidInput(DomainError):
     """One or more fields are wrong; each is named with its reason."""
 
     status = 422
-    title = "Some of the information given is not valid"
+    title = N_("Some of the information given is not valid")
     code = "invalid_input"
 
     def __init__(self, problems: list[FieldProblem] | FieldProblem) -> None:
@@ -65,31 +67,31 @@ class InvalidInput(DomainError):
 
 class NotFound(DomainError):
     status = 404
-    title = "Not found"
+    title = N_("Not found")
     code = "not_found"
 
 
 class Conflict(DomainError):
     status = 409
-    title = "This conflicts with the current state"
+    title = N_("This conflicts with the current state")
     code = "conflict"
 
 
 class NotAllowed(DomainError):
     status = 403
-    title = "You are not allowed to do this"
+    title = N_("You are not allowed to do this")
     code = "forbidden"
 
 
 class NotAuthenticated(DomainError):
     status = 401
-    title = "Please log in"
+    title = N_("Please log in")
     code = "unauthenticated"
 
 
 class TooManyRequests(DomainError):
     status = 429
-    title = "Too many requests"
+    title = N_("Too many requests")
     code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int) -> None:

@@ -51,6 +51,11 @@ def translations(code: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buffer)
 
 
+def N_(message: str) -> str:
+    """Mark a message for translation where it is defined; it is translated where it is shown."""
+    return message
+
+
 def gettext_(message: str) -> str:
     """Translate a message into the language of the current request."""
     return translations(current_language.get()).gettext(message)

@@ -54,7 +54,7 @@ _FOREIGNER_AGE_CUM = list(accumulate(_FOREIGNER_AGE_BANDS))
 
 _STATUS_CUM = list(accumulate((62, 9, 29)))  # citizen, PR, foreigner
 _RACE = ("CN", "MY", "IN", "XX")
-_RACE_CUM = list(accumulate((74, 135, 90, 35)))  # per mille, resident population
+_RACE_CUM = list(accumulate((740, 135, 90, 35)))  # per mille, resident population
 _FOREIGN_NATIONALITY = (
     "MY",
     "CN",
@@ -294,10 +294,11 @@ def _person(
             nationality = _PR_NATIONALITY[rng.choices(range(5), cum_weights=_PR_BIRTH_CUM)[0]]
             birth_country = nationality
         name = _RESIDENT_NAMERS[race](rng, sex)
-        birth_year = REFERENCE_DATE.year - age
-        prefix = "T" if birth_year >= 2000 else "S"
+        prefix = ""  # S or T by the year of birth, below
         housing = _HOUSING[rng.choices(range(len(_HOUSING)), cum_weights=_HOUSING_CUM)[0]]
     dob = date.fromordinal(ref_ordinal - age * 365 - age // 4 - rng.randint(0, 364))
+    if not prefix:
+        prefix = "T" if dob.year >= 2000 else "S"
     roll = rand()
     if roll < 0.0005:
         name = _very_long(name)

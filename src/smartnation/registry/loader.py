@@ -118,7 +118,7 @@ def load_population(
     """Load `people` synthetic residents (and their buildings) in one transaction per call."""
     buildings = building_count(max(people, start + people))
     now = utcnow()
-    with database.engine.begin() as connection:
+    with database.connection() as connection:
         if start == 0:
             addresses = (astuple(a) for a in generate_addresses(seed, buildings))
             _insert_rows(connection, Address.__tablename__, ADDRESS_COLUMNS, addresses, None)

@@ -93,13 +93,14 @@ def register_resident(session: Session, new: NewResident) -> Resident:
                 "postal_code", f"No building has the postal code {postal_code}.", "unknown"
             )
         )
+    sex = _check_code(new.sex, codes.SEX, "sex")
     if session.scalar(select(Resident.id).where(Resident.nric == nric)) is not None:
         raise Conflict(f"{nric} is already registered.")
     now = utcnow()
     resident = Resident(
         nric=nric,
         name=name,
-        sex=_check_code(new.sex, codes.SEX, "sex"),
+        sex=sex,
         date_of_birth=new.date_of_birth,
         race=_check_code(new.race, codes.RACE, "race"),
         nationality=_check_code(new.nationality, codes.COUNTRY, "nationality"),

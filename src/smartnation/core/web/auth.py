@@ -22,6 +22,7 @@ from smartnation.core.audit import current_actor, record
 from smartnation.core.clock import utcnow
 from smartnation.core.db import Base, BigId, UTCDateTime
 from smartnation.core.errors import NotAllowed, NotAuthenticated
+from smartnation.core.i18n import N_
 from smartnation.core.web.deps import get_database
 
 PRINCIPAL_SESSION_KEY = "principal"
@@ -140,9 +141,9 @@ def require_role(*roles: str) -> Callable[[Request], Principal]:
     def check(request: Request) -> Principal:
         principal = current_principal(request)
         if principal is None:
-            raise NotAuthenticated("Log in to continue.", login_url="/login")
+            raise NotAuthenticated(N_("Log in to continue."), login_url="/login")
         if roles and not any(principal.has_role(role) for role in roles):
-            raise NotAllowed("Your account does not have the role needed for this.")
+            raise NotAllowed(N_("Your account does not have the role needed for this."))
         return principal
 
     check.required_roles = roles  # type: ignore[attr-defined]

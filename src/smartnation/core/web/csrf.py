@@ -11,14 +11,16 @@ import secrets
 from fastapi import Request
 
 from smartnation.core.errors import DomainError
+from smartnation.core.i18n import N_
 
 CSRF_SESSION_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
+FORM_EXPIRED = N_("The form could not be checked. Please go back, reload and try again.")
 
 
 class CsrfFailure(DomainError):
     status = 400
-    title = "This form has expired"
+    title = N_("This form has expired")
     code = "csrf_failed"
 
 
@@ -39,6 +41,6 @@ async def verify_csrf(request: Request) -> None:
     sent = form.get(CSRF_FIELD) or request.headers.get("x-csrf-token", "")
     expected = request.session.get(CSRF_SESSION_KEY) if "session" in request.scope else None
     if not isinstance(sent, str) or not isinstance(expected, str) or not sent:
-        raise CsrfFailure("The form could not be checked. Please go back, reload and try again.")
+        raise CsrfFailure(FORM_EXPIRED)
     if not hmac.compare_digest(sent, expected):
-        raise CsrfFailure("The form could not be checked. Please go back, reload and try again.")
+        raise CsrfFailure(FORM_EXPIRED)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smartnation.core.errors import DomainError, FieldProblem, InvalidInput, NotAuthenticated
+from smartnation.core.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +78,22 @@ def install_error_handlers(app: FastAPI) -> None:
         generic.code = {404: "not_found", 405: "method_not_allowed"}.get(
             error.status_code, "http_error"
         )
-        generic.title = {404: "Page not found", 405: "Method not allowed"}.get(
-            error.status_code, "Request refused"
+        generic.title = {404: N_("Page not found"), 405: N_("Method not allowed")}.get(
+            error.status_code, N_("Request refused")
         )
         if error.status_code == 404:
-            generic.message = "We could not find that page or record."
+            generic.message = N_("We could not find that page or record.")
         return await domain_error(request, generic)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> Response:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         generic = DomainError(
-            "Something went wrong on our side. Nothing was saved; please try again."
+            N_("Something went wrong on our side. Nothing was saved; please try again.")
         )
         generic.status, generic.code, generic.title = (
             500,
             "internal_error",
-            "Sorry, we had a problem",
+            N_("Sorry, we had a problem"),
         )
         return await domain_error(request, generic)

@@ -52,8 +52,8 @@ def choose_language(
 def healthz(request: Request) -> JSONResponse:
     """Whether this process can reach its database."""
     try:
-        with get_database(request).engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with get_database(request).sessions() as session:
+            session.execute(text("SELECT 1"))
     except Exception as error:
         return JSONResponse(
             {"status": "unavailable", "database": type(error).__name__}, status_code=503
