@@ -15,25 +15,14 @@ from starlette.middleware.sessions import SessionMiddleware
 from smartnation import __version__
 from smartnation.core.config import Settings, get_settings
 from smartnation.core.db import Database
-from smartnation.core.i18n import N_
 from smartnation.core.jobs import Worker
 from smartnation.core.web import routes as core_routes
 from smartnation.core.web.middleware import PlatformMiddleware
 from smartnation.core.web.problems import install_error_handlers
-from smartnation.core.web.templates import ServiceLink, Templates
-from smartnation.registry import api as registry_api
-from smartnation.registry import pages as registry_pages
+from smartnation.core.web.templates import Templates
+from smartnation.domains import DOMAINS, domain_modules, register_jobs
 
 log = logging.getLogger(__name__)
-
-DOMAIN_PACKAGES = ["smartnation.core", "smartnation.registry"]
-SERVICES = [
-    ServiceLink(
-        N_("Registry lookup"),
-        N_("For officers: look up a resident's or a business's record."),
-        "/registry",
-    ),
-]
 
 
 def find_vendor_dir() -> Path | None:
@@ -103,8 +92,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.templates = Templates(DOMAIN_PACKAGES)
-    app.state.templates.services.extend(SERVICES)
+    register_jobs()  # the embedded worker runs every domain's jobs
+    templates = Templates(["smartnation.core", *(f"smartnation.{d}" for d in DOMAINS)])
+    app.state.templates = templates
 
     app.add_middleware(
         SessionMiddleware,
@@ -119,6 +109,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     _mount_static(app)
 
     app.include_router(core_routes.router)
-    app.include_router(registry_api.router)
-    app.include_router(registry_pages.router)
+    for _domain, module in domain_modules("api"):
+        app.include_router(module.router)
+    for _domain, module in domain_modules("pages"):
+        app.include_router(module.router)
+        templates.services.extend(getattr(module, "SERVICES", []))
     return app

@@ -18,8 +18,7 @@ from sqlalchemy import text
 from smartnation.core.config import get_settings
 from smartnation.core.db import Database
 from smartnation.core.web.auth import issue_api_token
-from smartnation.demo import load_demo_extras
-from smartnation.registry import cli as registry_cli
+from smartnation.domains import domain_modules
 from smartnation.registry.loader import load_businesses, load_population
 from smartnation.worker import run_workers
 
@@ -28,7 +27,8 @@ db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 demo_app = typer.Typer(help="Demo data: a synthetic nation.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
-app.add_typer(registry_cli.app, name="registry")
+for _domain, _module in domain_modules("cli"):
+    app.add_typer(_module.app, name=getattr(_module, "COMMAND_NAME", _domain))
 console = Console()
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
@@ -120,7 +120,11 @@ def demo_load(
 
         loaded = load_population(database, people, seed, progress=advance)
     made = load_businesses(database, businesses, seed)
-    extras = load_demo_extras(database, seed)
+    extras = [
+        line
+        for _domain, module in domain_modules("demo")
+        for line in module.load_demo(database, seed)
+    ]
     elapsed = time.perf_counter() - started
     console.print(
         f"[green]Loaded {loaded:,} residents and {made:,} businesses in {elapsed:.1f} s "

@@ -1,27 +1,44 @@
-"""The domains the platform is built from, in one place for the app, the CLI and the worker."""
+"""The domains the platform is built from, and how the app, CLI and worker find their parts.
+
+A domain is a package `smartnation.<name>` whose modules follow one layout (docs/architecture.md):
+`models` (tables), `api` and `pages` (each with a `router`), `pages.SERVICES` (home page links),
+`cli` (a Typer `app`), `jobs` (job handlers) and `demo` (`load_demo(database, seed)`). Adding a
+domain is adding its name here.
+"""
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from collections.abc import Iterator
+from types import ModuleType
 
-# Each domain's jobs module registers its job kinds when imported.
-JOB_MODULES: tuple[str, ...] = ()
-# Each domain's models module, so that metadata (and Alembic) knows every table.
-MODEL_MODULES: tuple[str, ...] = (
+# In the order their services appear on the home page.
+DOMAINS: tuple[str, ...] = ("registry",)
+CORE_MODEL_MODULES = (
     "smartnation.core.audit",
     "smartnation.core.jobs",
     "smartnation.core.web.auth",
-    "smartnation.registry.models",
 )
+
+
+def domain_modules(part: str) -> Iterator[tuple[str, ModuleType]]:
+    """Each domain's `part` module (e.g. "api"), for the domains that have one."""
+    for domain in DOMAINS:
+        name = f"smartnation.{domain}.{part}"
+        if importlib.util.find_spec(name) is not None:
+            yield domain, importlib.import_module(name)
 
 
 def register_jobs() -> None:
     """Import every domain's jobs so the worker knows their handlers."""
-    for module in JOB_MODULES:
-        importlib.import_module(module)
+    for _ in domain_modules("jobs"):
+        pass
 
 
 def register_models() -> None:
     """Import every domain's models so their tables are in the shared metadata."""
-    for module in MODEL_MODULES:
+    for module in CORE_MODEL_MODULES:
         importlib.import_module(module)
+    for _ in domain_modules("models"):
+        pass

@@ -8,12 +8,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from smartnation.core.errors import DomainError
+from smartnation.core.i18n import N_
 from smartnation.core.web.auth import Principal, require_role
 from smartnation.core.web.deps import DbSession
-from smartnation.core.web.templates import get_templates
+from smartnation.core.web.templates import ServiceLink, get_templates
 from smartnation.registry import codes, service
 
 router = APIRouter(prefix="/registry", include_in_schema=False)
+SERVICES = [
+    ServiceLink(
+        N_("Registry lookup"),
+        N_("For officers: look up a resident's or a business's record."),
+        "/registry",
+    ),
+]
 Officer = Annotated[Principal, Depends(require_role("registry.read", "registry.write"))]
 
 
