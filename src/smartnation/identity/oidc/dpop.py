@@ -108,7 +108,7 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
 
 def access_token_hash(access_token: str) -> str:
     """``ath``: base64url(SHA-256(ASCII access token))."""
-    return b64url_encode(hashlib.sha256(access_token.encode("ascii")).digest())
+    return b64url_encode(hashlib.sha256(access_token.encode("utf-8")).digest())
 
 
 def normalise_htu(url: str) -> str:

@@ -45,6 +45,10 @@ _RESOURCE_ERRORS: Final = frozenset(
 )
 
 
+# invalid_client is 401 (RFC 6749 section 5.2), as are token errors on resource requests.
+_DEFAULT_STATUS: Final = {"invalid_client": 401, "invalid_token": 401, "server_error": 500}
+
+
 class OAuthError(Exception):
     """A refusal the provider answers with an OAuth error response.
 
@@ -56,7 +60,7 @@ class OAuthError(Exception):
         self,
         error: ErrorCode,
         description: str,
-        status: int = 400,
+        status: int | None = None,
         *,
         redirect_uri: str | None = None,
         state: str | None = None,
@@ -65,7 +69,7 @@ class OAuthError(Exception):
         super().__init__(f"{error}: {description}")
         self.error: ErrorCode = error
         self.description = description
-        self.status = status
+        self.status = _DEFAULT_STATUS.get(error, 400) if status is None else status
         self.redirect_uri = redirect_uri
         self.state = state
         # A fresh server nonce to hand back in the DPoP-Nonce header with use_dpop_nonce.
