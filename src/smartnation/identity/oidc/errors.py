@@ -86,7 +86,7 @@ class OAuthError(Exception):
 
         For DPoP the challenge lists the accepted algorithms (RFC 9449 section 7.1).
         """
-        if self.error not in _RESOURCE_ERRORS and self.status != 401:
+        if self.error not in _RESOURCE_ERRORS:
             return None
         # Quotes and backslashes would break the quoted-string; descriptions are ours, but be safe.
         description = self.description.replace("\\", "").replace('"', "'")
