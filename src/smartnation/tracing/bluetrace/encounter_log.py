@@ -220,10 +220,13 @@ def classify_record(
 def _duplicate_key(record: object) -> str:
     if not isinstance(record, Mapping):
         return repr(record)
+    raw_time = record.get("timestamp")
+    # 1590000000 s and 1590000000000 ms are the same moment; junk times compare as written.
+    normalised = _normalised_timestamp(raw_time)
     return repr(
         (
             record.get("msg"),
-            _normalised_timestamp(record.get("timestamp")),
+            ("t", normalised) if normalised is not None else ("raw", raw_time),
             record.get("rssi"),
             record.get("modelC"),
             record.get("modelP"),
