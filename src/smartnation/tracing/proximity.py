@@ -174,9 +174,13 @@ def default_calibration() -> Calibration:
     return parse_calibration_csv(text)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Encounter:
-    """One sighting of a contact: when, how strong, between which phone models."""
+    """One sighting of a contact: when, how strong, between which phone models.
+
+    Not frozen: an upload makes tens of thousands and frozen construction is several times
+    slower. Nothing here mutates them.
+    """
 
     contact_id: str
     timestamp: float
@@ -236,32 +240,43 @@ def encounters_from_records(records: Iterable[Mapping[str, Any]]) -> list[Encoun
 def _exposure(
     contact_id: str, sightings: Sequence[tuple[float, float]], rule: CloseContactRule
 ) -> ContactExposure:
-    """Exposure of one contact from its (timestamp, distance) sightings, sorted by time."""
+    """Exposure of one contact from its (timestamp, distance exponent) sightings, by time.
+
+    The exponent is `log10(distance / 2 m)`: distance grows with it, so comparing exponents
+    saves a power per sighting; only the nearest one is turned into metres.
+    """
+    close_exponent = math.log10(rule.max_distance_m / REFERENCE_DISTANCE_M)
+    max_gap, sample = rule.max_gap_seconds, rule.sample_seconds
     close_seconds = longest = run = total = 0.0
     close_count = 0
     last = len(sightings) - 1
-    for i, (timestamp, distance) in enumerate(sightings):
+    for i, (timestamp, exponent) in enumerate(sightings):
         gap = sightings[i + 1][0] - timestamp if i < last else math.inf
         # Bridge to the next sighting when it follows soon; otherwise this one stands alone.
-        covered = gap if gap <= rule.max_gap_seconds else rule.sample_seconds
+        covered = gap if gap <= max_gap else sample
         total += covered
-        if distance <= rule.max_distance_m:
+        if exponent <= close_exponent:
             close_count += 1
             close_seconds += covered
             run += covered
             longest = max(longest, run)
-            if gap > rule.max_gap_seconds:
+            if gap > max_gap:
                 run = 0.0
         else:
             run = 0.0
     measured = close_seconds if rule.cumulative else longest
+    nearest = min(exponent for _, exponent in sightings)
     return ContactExposure(
         contact_id=contact_id,
         is_close_contact=measured >= rule.min_close_seconds,
         close_seconds=close_seconds,
         longest_close_run_seconds=longest,
         total_seconds=total,
-        closest_distance_m=min(distance for _, distance in sightings),
+        closest_distance_m=(
+            math.inf
+            if nearest == math.inf
+            else REFERENCE_DISTANCE_M * math.pow(10.0, min(nearest, 300.0))
+        ),
         first_seen=sightings[0][0],
         last_seen=sightings[-1][0],
         sightings=len(sightings),
@@ -281,26 +296,36 @@ def rank_contacts(
     """
     table = calibration or default_calibration()
     policy = rule or CloseContactRule()
-    rows: dict[tuple[str, str], CalibrationRow] = {}
+    # Per pair of models: (RSSI at 2 m, 10 * n, calibrated transmit power), looked up once.
+    pairs: dict[tuple[str, str], tuple[float, float, float | None]] = {}
     measured: list[tuple[str, float, float]] = []
+    append = measured.append
     for encounter in encounters:
-        if encounter.rssi is None:
-            distance = math.inf
-        else:
-            pair = (encounter.transmitter_model, encounter.receiver_model)
-            row = rows.get(pair)
-            if row is None:
-                row = rows[pair] = table.row_for(*pair)
-            distance = _distance(row, encounter.rssi, encounter.tx_power)
-        measured.append((encounter.contact_id, encounter.timestamp, distance))
+        rssi = encounter.rssi
+        if rssi is None:
+            append((encounter.contact_id, encounter.timestamp, math.inf))
+            continue
+        pair = (encounter.transmitter_model, encounter.receiver_model)
+        params = pairs.get(pair)
+        if params is None:
+            row = table.row_for(*pair)
+            params = pairs[pair] = (
+                row.rssi_at_2m_dbm,
+                10.0 * row.path_loss_exponent,
+                row.tx_power_dbm,
+            )
+        reference, scale, calibrated_tx = params
+        if calibrated_tx is not None and encounter.tx_power is not None:
+            rssi -= encounter.tx_power - calibrated_tx
+        append((encounter.contact_id, encounter.timestamp, (reference - rssi) / scale))
     measured.sort()
     exposures = []
     for contact_id, group in groupby(measured, key=lambda item: item[0]):
         # Sorted by (contact, time, distance): the first of equal instants is the nearest.
         sightings: list[tuple[float, float]] = []
-        for _, timestamp, distance in group:
+        for _, timestamp, exponent in group:
             if not sightings or sightings[-1][0] != timestamp:
-                sightings.append((timestamp, distance))
+                sightings.append((timestamp, exponent))
         exposures.append(_exposure(contact_id, sightings, policy))
     exposures.sort(
         key=lambda e: (not e.is_close_contact, -e.close_seconds, e.closest_distance_m, e.contact_id)

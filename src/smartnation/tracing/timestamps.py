@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_MS = timedelta(milliseconds=1)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 INVALID_DATE = "Invalid date"
+# Days from the epoch to 0001-01-01 and to 9999-12-31, the range datetime can show.
+_FIRST_DAY = (datetime(1, 1, 1, tzinfo=UTC) - EPOCH).days
+_LAST_DAY = (datetime(9999, 12, 31, tzinfo=UTC) - EPOCH).days
 
 
 def utcnow() -> datetime:
@@ -43,11 +47,22 @@ def js_seconds(ms: int) -> int | float:
 
 def is_json_number(value: object) -> bool:
     """Whether a decoded JSON value is a finite number (booleans are not numbers here)."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return True
-    return isinstance(value, float) and math.isfinite(value)
+    # Exact type checks: JSON decoding makes only int and float, and bool must not pass.
+    kind = type(value)
+    return kind is int or (kind is float and math.isfinite(value))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4096)
+def _date_part(day_number: int) -> str:
+    day = EPOCH + timedelta(days=day_number)
+    return f"{day.day:02d}-{_MONTHS[day.month - 1]}-{day.year:04d}"
+
+
+@lru_cache(maxsize=64)
+def _offset_part(utc_offset_minutes: int) -> str:
+    sign = "-" if utc_offset_minutes < 0 else "+"
+    hours, minutes = divmod(abs(utc_offset_minutes), 60)
+    return f"{sign}{hours:02d}:{minutes:02d}"
 
 
 def format_opentrace_timestamp(seconds: int | float, utc_offset_minutes: int = 0) -> str:
@@ -57,13 +72,16 @@ def format_opentrace_timestamp(seconds: int | float, utc_offset_minutes: int = 0
     are floored. Instants outside years 1-9999 give "Invalid date" rather than an error.
     """
     try:
-        ms = int(seconds * 1000)
-        shown = EPOCH + timedelta(milliseconds=ms) + timedelta(minutes=utc_offset_minutes)
+        whole_seconds = int(seconds * 1000) // 1000 + utc_offset_minutes * 60
     except (OverflowError, ValueError):
         return INVALID_DATE
-    sign = "-" if utc_offset_minutes < 0 else "+"
-    hours, minutes = divmod(abs(utc_offset_minutes), 60)
+    day_number, second_of_day = divmod(whole_seconds, 86_400)
+    if not _FIRST_DAY <= day_number <= _LAST_DAY:
+        return INVALID_DATE
+    hour, rest = divmod(second_of_day, 3600)
+    minute, second = divmod(rest, 60)
+    # The date part is cached per day: uploads hold many records from the same few days.
     return (
-        f"{shown.day:02d}-{_MONTHS[shown.month - 1]}-{shown.year:04d} "
-        f"{shown.hour:02d}:{shown.minute:02d}:{shown.second:02d} {sign}{hours:02d}:{minutes:02d}"
+        f"{_date_part(day_number)} {hour:02d}:{minute:02d}:{second:02d} "
+        f"{_offset_part(utc_offset_minutes)}"
     )

@@ -22,6 +22,7 @@ duplicate count is reported so resolution can de-duplicate.
 from __future__ import annotations
 
 import json
+import math
 import posixpath
 from collections import Counter
 from collections.abc import Mapping
@@ -73,6 +74,10 @@ class InvalidReason(StrEnum):
 
 
 VALID = "valid"
+NO_MSG = InvalidReason.NO_MSG.value
+EXPIRED_ID = InvalidReason.EXPIRED_ID.value
+FAILED_DECRYPTION = InvalidReason.FAILED_DECRYPTION.value
+INVALID_TIMESTAMP = InvalidReason.INVALID_TIMESTAMP.value
 
 
 @dataclass(frozen=True)
@@ -160,15 +165,38 @@ def parse_encounter_log(
 
 
 def _normalised_timestamp(value: object) -> int | float | None:
-    if not is_json_number(value):
-        return None
-    number: int | float = value  # type: ignore[assignment]
-    if abs(number) > _MAX_TIMESTAMP:
+    kind = type(value)
+    if kind is int:
+        number: int | float = value  # type: ignore[assignment]
+        if abs(number) > _MAX_TIMESTAMP:
+            return None
+    elif kind is float and math.isfinite(value):  # type: ignore[arg-type]
+        number = value  # type: ignore[assignment]
+    else:
         return None
     if number > MILLISECONDS_THRESHOLD:
         # Date.now()-style milliseconds become seconds, as a JS number would.
-        return js_seconds(number) if isinstance(number, int) else number / 1000
+        return js_seconds(number) if kind is int else number / 1000  # type: ignore[arg-type]
     return number
+
+
+def _is_js_falsy(value: object) -> bool:
+    # JavaScript falsiness: absent, null, "", 0 and false all mean "no message".
+    return value is None or value is False or value == "" or (is_json_number(value) and not value)
+
+
+def _lookup(
+    msg: object, keyring: Keyring, cache: dict[str, TempIDContent | None] | None
+) -> TempIDContent | None:
+    # A phone hears the same TempID many times in 15 minutes: decrypt each one once.
+    if type(msg) is not str:
+        return None
+    if cache is None:
+        return open_tempid(keyring, msg)
+    if msg in cache:
+        return cache[msg]
+    content = cache[msg] = open_tempid(keyring, msg)
+    return content
 
 
 def classify_record(
@@ -181,7 +209,10 @@ def classify_record(
     """One record enriched as OpenTrace forwards it (see the module docstring)."""
     if not isinstance(record, Mapping):
         return {"isValid": False, "invalidReason": InvalidReason.MALFORMED_RECORD.value}
-    out = {key: value for key, value in record.items() if key not in SERVER_FIELDS}
+    out = dict(record)
+    if not SERVER_FIELDS.isdisjoint(out):
+        for name in SERVER_FIELDS:
+            out.pop(name, None)
     timestamp = _normalised_timestamp(out.get("timestamp"))
     if timestamp is not None:
         out["timestamp"] = timestamp
@@ -190,48 +221,50 @@ def classify_record(
         out["timestampString"] = INVALID_DATE
     out["isValid"] = False
     msg = out.get("msg")
-    # JavaScript falsiness: absent, null, "", 0 and false all mean "no message".
-    if msg is None or msg == "" or msg is False or (is_json_number(msg) and msg == 0):
-        out["invalidReason"] = InvalidReason.NO_MSG.value
+    if _is_js_falsy(msg):
+        out["invalidReason"] = NO_MSG
         return out
-    if cache is not None and isinstance(msg, str) and msg in cache:
-        content = cache[msg]
-    else:
-        content = open_tempid(keyring, msg)
-        if cache is not None and isinstance(msg, str):
-            cache[msg] = content
+    content = _lookup(msg, keyring, cache)
     if content is None:
-        if isinstance(msg, str):
+        if type(msg) is str:
             out["contactId"] = msg
-        out["invalidReason"] = InvalidReason.FAILED_DECRYPTION.value
+        out["invalidReason"] = FAILED_DECRYPTION
         return out
     out["contactId"] = content.uid
     out["contactIdValidFrom"] = content.start_time
     out["contactIdValidTo"] = content.expiry_time
     if timestamp is None:
-        out["invalidReason"] = InvalidReason.INVALID_TIMESTAMP.value
+        out["invalidReason"] = INVALID_TIMESTAMP
     elif content.start_time <= timestamp <= content.expiry_time:
         out["isValid"] = True
     else:
-        out["invalidReason"] = InvalidReason.EXPIRED_ID.value
+        out["invalidReason"] = EXPIRED_ID
     return out
 
 
-def _duplicate_key(record: object) -> str:
+def _duplicate_key(record: object, classified: Mapping[str, Any]) -> object:
+    """What makes two records the same sighting: message, moment, signal and phone models."""
     if not isinstance(record, Mapping):
-        return repr(record)
-    raw_time = record.get("timestamp")
-    # 1590000000 s and 1590000000000 ms are the same moment; junk times compare as written.
-    normalised = _normalised_timestamp(raw_time)
-    return repr(
-        (
+        key: object = ("not an object", repr(record))
+    else:
+        # The normalised time, so 1590000000 s and 1590000000000 ms are the same moment.
+        moment = (
+            classified.get("timestamp")
+            if classified["timestampString"] != INVALID_DATE
+            else ("raw", repr(record.get("timestamp")))
+        )
+        key = (
             record.get("msg"),
-            ("t", normalised) if normalised is not None else ("raw", raw_time),
+            moment,
             record.get("rssi"),
             record.get("modelC"),
             record.get("modelP"),
         )
-    )
+    try:
+        hash(key)
+    except TypeError:  # lists or objects where strings belong: compare their text
+        return repr(key)
+    return key
 
 
 def classify_records(
@@ -239,15 +272,15 @@ def classify_records(
 ) -> tuple[list[dict[str, Any]], Counter[str], int]:
     """Every record classified, the count per outcome, and how many repeat an earlier record."""
     cache: dict[str, TempIDContent | None] = {}
-    classified = [
-        classify_record(record, keyring, utc_offset_minutes=utc_offset_minutes, cache=cache)
-        for record in records
-    ]
-    counts: Counter[str] = Counter(
-        VALID if entry["isValid"] else entry["invalidReason"] for entry in classified
-    )
-    duplicates = len(records) - len({_duplicate_key(record) for record in records})
-    return classified, counts, duplicates
+    classified: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
+    seen: set[object] = set()
+    for record in records:
+        out = classify_record(record, keyring, utc_offset_minutes=utc_offset_minutes, cache=cache)
+        classified.append(out)
+        counts[VALID if out["isValid"] else out["invalidReason"]] += 1
+        seen.add(_duplicate_key(record, out))
+    return classified, counts, len(records) - len(seen)
 
 
 def process_encounter_log(

@@ -17,7 +17,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -41,11 +41,18 @@ RandomBytes = Callable[[int], bytes]
 
 _UID_PATTERN = re.compile(r"[A-Za-z0-9+/]{28}")
 _TIMES = struct.Struct(">ii")
+# Module-level aliases: these run once per record in upload processing.
+_a2b = binascii.a2b_base64
+_b2a = binascii.b2a_base64
+_unpack_times = _TIMES.unpack_from
 
 
-@dataclass(frozen=True, slots=True)
-class TempIDContent:
-    """What a TempID says: whose it is and when it may be heard."""
+class TempIDContent(NamedTuple):
+    """What a TempID says: whose it is and when it may be heard.
+
+    A named tuple rather than a dataclass: upload processing builds one per distinct TempID
+    and tuple construction is several times cheaper.
+    """
 
     uid: str
     start_time: int
@@ -166,48 +173,50 @@ def generate_tempids(
 
 def _split(tempid: object) -> tuple[bytes, bytes] | None:
     """(IV, ciphertext||tag) of a well-formed TempID string, or None."""
-    if not isinstance(tempid, str) or len(tempid) != TEMPID_CHARS:
+    if type(tempid) is not str or len(tempid) != TEMPID_CHARS:
         return None
     try:
-        raw = binascii.a2b_base64(tempid, strict_mode=True)
-    except (binascii.Error, ValueError):
+        raw = _a2b(tempid, strict_mode=True)
+    except ValueError:  # binascii.Error, or non-ASCII text
         return None
     if len(raw) != TEMPID_BYTES:
         return None
     return raw[PLAIN_SIZE : PLAIN_SIZE + IV_SIZE], raw[:PLAIN_SIZE] + raw[PLAIN_SIZE + IV_SIZE :]
 
 
-def _content(plain: bytes) -> TempIDContent:
-    start, expiry = _TIMES.unpack_from(plain, UID_SIZE)
-    uid = binascii.b2a_base64(plain[:UID_SIZE], newline=False).decode("ascii")
-    return TempIDContent(uid, start, expiry)
-
-
 def open_tempid(keyring: Keyring, tempid: object) -> TempIDContent | None:
     """What a TempID says, trying every key newest first; None when none opens it.
 
-    The fast path for upload processing: no exception is raised for garbage.
+    The fast path for upload processing: no exception escapes for garbage, and the body is
+    written out in one function because it runs once per distinct TempID of every upload.
     """
-    parts = _split(tempid)
-    if parts is None:
+    if type(tempid) is not str or len(tempid) != TEMPID_CHARS:
         return None
-    iv, sealed = parts
-    for cipher in keyring.ciphers:
+    try:
+        raw = _a2b(tempid, strict_mode=True)
+    except ValueError:  # binascii.Error, or non-ASCII text
+        return None
+    if len(raw) != TEMPID_BYTES:
+        return None
+    iv = raw[PLAIN_SIZE : PLAIN_SIZE + IV_SIZE]
+    sealed = raw[:PLAIN_SIZE] + raw[PLAIN_SIZE + IV_SIZE :]
+    for decrypt in keyring.decryptors:
         try:
-            plain = cipher.decrypt(iv, sealed, None)
+            plain = decrypt(iv, sealed, None)
         except InvalidTag:
             continue
-        return _content(plain)
+        start, expiry = _unpack_times(plain, UID_SIZE)
+        return TempIDContent(_b2a(plain[:UID_SIZE], newline=False).decode("ascii"), start, expiry)
     return None
 
 
 def decrypt_tempid(keyring: Keyring, tempid: str) -> TempIDContent:
     """What a TempID says, trying every key newest first; `InvalidTempID` when none opens it."""
+    content = open_tempid(keyring, tempid)
+    if content is not None:
+        return content
     if _split(tempid) is None:
         raise InvalidTempID(
             f"a TempID is {TEMPID_CHARS} characters of standard base64 ({TEMPID_BYTES} bytes)"
         )
-    content = open_tempid(keyring, tempid)
-    if content is None:
-        raise InvalidTempID("no configured key opens this TempID (wrong key, or altered)")
-    return content
+    raise InvalidTempID("no configured key opens this TempID (wrong key, or altered)")
