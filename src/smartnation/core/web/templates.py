@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from fastapi import Request
@@ -33,7 +34,11 @@ class Templates:
     """Renders templates with the request's language, principal and CSRF token in reach."""
 
     def __init__(self, packages: list[str]) -> None:
-        loaders = [PackageLoader(package, "templates") for package in packages]
+        loaders = [
+            PackageLoader(package, "templates")
+            for package in packages
+            if resources.files(package).joinpath("templates").is_dir()
+        ]
         self.env = Environment(
             loader=ChoiceLoader(loaders),
             autoescape=select_autoescape(["html", "xml"]),
