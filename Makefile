@@ -13,12 +13,9 @@ test: setup
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/lint-imports
 
-# Extract page text and merge it into the Chinese, Malay and Tamil catalogues for translators.
+# Extract each package's page text and merge it into its Chinese, Malay and Tamil catalogues.
 messages:
-	.venv/bin/pybabel extract -F babel.cfg -k _ -k N_ --no-location --sort-output \
-		--project smartnation --copyright-holder "smartnation contributors" \
-		-o src/smartnation/locale/messages.pot .
-	.venv/bin/pybabel update -i src/smartnation/locale/messages.pot -d src/smartnation/locale --no-fuzzy-matching
+	./scripts/messages.sh
 
 clean:
 	rm -rf .venv node_modules var

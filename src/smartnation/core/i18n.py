@@ -1,7 +1,8 @@
 """Page text in English, 中文, Melayu and தமிழ், from gettext catalogues.
 
-Catalogues are the `.po` files under `smartnation/locale/`; they are compiled in memory when first
-used, so there is no build step and a translator's edit shows on the next start.
+Each package keeps its own catalogue, `smartnation/<package>/locale/<lang>/LC_MESSAGES/messages.po`
+(core's for the shell, one per domain for its pages), so domains grow without touching each other's
+files. Catalogues are compiled in memory when first used: no build step.
 """
 
 from __future__ import annotations
@@ -32,23 +33,32 @@ LANGUAGES: tuple[Language, ...] = (
 )
 LANGUAGE_CODES = frozenset(language.code for language in LANGUAGES)
 DEFAULT_LANGUAGE = "en"
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
 
-@cache
-def translations(code: str) -> gettext.NullTranslations:
-    """The compiled catalogue for a language (English is the source text itself)."""
-    po_file = LOCALE_DIR / code / "LC_MESSAGES" / "messages.po"
-    if code == DEFAULT_LANGUAGE or not po_file.exists():
-        return gettext.NullTranslations()
+def _compile(po_file: Path, code: str) -> gettext.GNUTranslations:
     with po_file.open("rb") as handle:
         catalog = read_po(handle, locale=code)
     buffer = BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+@cache
+def translations(code: str) -> gettext.NullTranslations:
+    """Every package's catalogue for a language, chained (English is the source text itself)."""
+    if code == DEFAULT_LANGUAGE:
+        return gettext.NullTranslations()
+    po_files = sorted(PACKAGE_DIR.glob(f"*/locale/{code}/LC_MESSAGES/messages.po"))
+    chain: gettext.NullTranslations = gettext.NullTranslations()
+    for po_file in reversed(po_files):
+        catalogue = _compile(po_file, code)
+        catalogue.add_fallback(chain)
+        chain = catalogue
+    return chain
 
 
 def N_(message: str) -> str:
