@@ -12,6 +12,9 @@ import asyncio
 import time
 from collections.abc import Callable
 
+# Refill is computed in floats: 0.1 s at 10/s must give a whole token, not 0.9999999.
+_EPSILON = 1e-9
+
 
 class TokenBucket:
     """`rate` tokens a second, holding at most `capacity` (the largest burst).
@@ -50,7 +53,7 @@ class TokenBucket:
         if now < self._paused_until:
             return False
         self._refill(now)
-        if self._tokens >= tokens:
+        if self._tokens + _EPSILON >= tokens:
             self._tokens -= tokens
             return True
         return False
@@ -68,7 +71,7 @@ class TokenBucket:
                     await asyncio.sleep(self._paused_until - now)
                     continue
                 self._refill(now)
-                if self._tokens >= tokens:
+                if self._tokens + _EPSILON >= tokens:
                     self._tokens -= tokens
                     return
                 await asyncio.sleep((tokens - self._tokens) / self.rate)
