@@ -120,6 +120,14 @@ class SmtpEmailChannel(BoundedChannel):
     def _deliver(self, mail: EmailMessage) -> Failure | None:
         try:
             connection = self._connection()
+        except smtplib.SMTPResponseException as exc:
+            # Greeting, STARTTLS or login refused (e.g. 535 bad credentials).
+            self._drop()
+            return _classify_reply(exc.smtp_code, exc.smtp_error, recipient=False)
+        except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
+            return TemporaryFailure("connect", type(exc).__name__)
+        try:
             connection.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             self._reset()
