@@ -99,7 +99,9 @@ def classify_error(response: httpx.Response, body: Any) -> Failure:
     error: Mapping[str, Any] = body if isinstance(body, dict) else {}
     status = error.get("error_code") or response.status_code
     description = str(error.get("description") or response.reason_phrase or "")
-    parameters = error.get("parameters") or {}
+    parameters = error.get("parameters")
+    if not isinstance(parameters, dict):
+        parameters = {}
     code = str(status)
     lowered = description.lower()
 

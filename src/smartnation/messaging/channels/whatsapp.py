@@ -170,7 +170,8 @@ def classify_error(response: httpx.Response) -> Failure:
     raw_code = error.get("code")
     code = raw_code if isinstance(raw_code, int) else None
     message = str(error.get("message") or response.reason_phrase or "")
-    details = (error.get("error_data") or {}).get("details") if error else None
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
     text = f"{message}: {details}" if details else message
     code_text = str(code) if code is not None else f"http-{response.status_code}"
     retry_after = retry_after_header(response)
