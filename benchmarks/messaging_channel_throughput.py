@@ -114,6 +114,41 @@ async def raw_posts(url: str, count: int, concurrency: int) -> Run:
     return Run(f"plain httpx, {concurrency} in flight", count, elapsed, ok)
 
 
+async def server_ceiling(url: str, count: int, concurrency: int) -> Run:
+    """What the stand-in itself can answer: bare HTTP/1.1 over asyncio streams, no client
+    library, so that the figures below are not mistaken for the server's limit."""
+    channel = WhatsAppCloudChannel(phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN)
+    body = json.dumps(channel.build_payload(messages(1)[0])).encode()
+    await channel.aclose()
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    request = (
+        f"POST /v23.0/{PHONE_NUMBER_ID}/messages HTTP/1.1\r\nHost: {host}\r\n"
+        f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    ok = 0
+    remaining = iter(range(count))
+
+    async def worker() -> None:
+        nonlocal ok
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for _ in remaining:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+            ok += head.startswith(b"HTTP/1.1 200")
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return Run(f"bare HTTP/1.1 (stand-in's ceiling), {concurrency} conns", count, elapsed, ok)
+
+
 async def adapter_sends(
     url: str,
     count: int,
@@ -175,6 +210,7 @@ async def uncapped(count: int, concurrencies: list[int], rounds: int) -> None:
     with fake_server() as url:
         # Warm both sides: connection set-up and first-request imports.
         await raw_posts(url, 500, 64)
+        show(await server_ceiling(url, count, 16))
         for concurrency in concurrencies:
             raws: list[Run] = []
             adapters: list[Run] = []

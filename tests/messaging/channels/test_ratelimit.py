@@ -59,7 +59,7 @@ async def test_acquire_holds_the_rate_across_concurrent_waiters():
     elapsed = loop.time() - started
     # 200 tokens, 5 of them free: at least 195 / 500 s.
     assert elapsed >= 0.195 * 0.95
-    assert elapsed < 1.5
+    assert elapsed < 5
 
 
 async def test_acquire_waits_out_a_pause():

@@ -281,7 +281,7 @@ async def test_send_many_without_a_limiter_recovers_from_throttling_by_retrying(
     fake = FakeWhatsApp(rate_per_second=20)
     with ServerThread(fake.app()) as server:
         running = Running(fake, server.url)
-        channel = channel_for(running, policy=SendPolicy(concurrency=16, rate_limit_retries=5))
+        channel = channel_for(running, policy=SendPolicy(concurrency=16, rate_limit_retries=10))
         messages = [template_message(f"+65{8000000 + n}", n=n) for n in range(50)]
         try:
             results = await channel.send_many(messages)
