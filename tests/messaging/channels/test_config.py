@@ -63,6 +63,8 @@ async def test_environment_selects_the_real_adapters(monkeypatch):
         assert isinstance(whatsapp, WhatsAppCloudChannel)
         assert whatsapp.policy.limiter is not None
         assert whatsapp.policy.limiter.rate == 1000
+        assert whatsapp.language_codes[Language.ZH] == "zh_HK"
+        assert whatsapp.language_codes[Language.EN] == "en"
         assert isinstance(channels[ChannelKind.TELEGRAM], TelegramBotChannel)
         assert isinstance(channels[ChannelKind.SMS], TwilioSmsChannel)
         assert isinstance(channels[ChannelKind.EMAIL], SmtpEmailChannel)

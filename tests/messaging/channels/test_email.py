@@ -198,3 +198,15 @@ async def test_send_many_reuses_connections_and_recovers_after_a_refusal(smtp):
     assert len(recorder.messages) == 9
     # One session per worker thread, not one per message.
     assert recorder.sessions <= 2
+
+
+async def test_a_key_that_is_not_a_valid_message_id_is_digested(smtp):
+    recorder, port = smtp
+    result = await send(port, mail(idempotency_key="campaign-7:tan@example.com"))
+    again = await send(port, mail(n=2, idempotency_key="campaign-7:tan@example.com"))
+    assert result.provider_message_id == again.provider_message_id
+    assert result.provider_message_id is not None
+    left = result.provider_message_id.removeprefix("<").split("@")[0]
+    assert len(left) == 40
+    assert all(c in "0123456789abcdef" for c in left)
+    assert recorder.messages[0][1]["Message-ID"] == result.provider_message_id

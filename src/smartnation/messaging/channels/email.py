@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import re
 import smtplib
 import ssl
 import threading
@@ -38,6 +40,17 @@ Security = Literal["none", "starttls", "tls"]
 _IDLE_PROBE_SECONDS = 5.0
 
 
+# RFC 5322 dot-atom-text, the form of a Message-ID's left part.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def _message_id_left(key: str) -> str:
+    """`key` itself when it is a valid left part, else a stable digest of it."""
+    if _DOT_ATOM.fullmatch(key):
+        return key
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
 def build_email(
     message: OutboundMessage,
     *,
@@ -53,7 +66,7 @@ def build_email(
     mail["Date"] = format_datetime(datetime.now(UTC))
     # Derived from our id so that the provider id is known before the send, and a retried send
     # carries the same Message-ID (receivers may drop the duplicate).
-    mail["Message-ID"] = f"<{message.dedupe_key}@{message_id_domain}>"
+    mail["Message-ID"] = f"<{_message_id_left(message.dedupe_key)}@{message_id_domain}>"
     unsubscribe = [
         f"<{uri}>" for uri in (message.unsubscribe_url, message.unsubscribe_mailto) if uri
     ]

@@ -106,7 +106,8 @@ class WhatsAppCloudChannel(HttpChannel):
         client: httpx.AsyncClient | None = None,
     ) -> None:
         super().__init__(base_url=base_url, timeout=timeout, policy=policy, client=client)
-        self.language_codes = dict(language_codes or DEFAULT_LANGUAGE_CODES)
+        # Overrides are merged over the defaults: configuring one language keeps the others.
+        self.language_codes = {**DEFAULT_LANGUAGE_CODES, **(language_codes or {})}
         self._path = f"/{api_version}/{phone_number_id}/messages"
         self._headers = {"Authorization": f"Bearer {access_token}"}
 
