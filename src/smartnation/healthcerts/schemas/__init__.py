@@ -4,8 +4,7 @@
   `@govtechsg/open-attestation` 6.9.7 (strict is used when wrapping, non-strict when recognising
   wrapped documents, as the reference does).
 - `pdt-healthcert-2.0*.json`, `fhir-4.0.1-lite.json`: from `@govtechsg/oa-schemata` 1.22.0.
-- `notarise-1.0*.json`, `vaccination-healthcert-1.0.json`: from the Open-Attestation/schemata
-  repository.
+- `notarise-1.0*.json`: from the Open-Attestation/schemata repository.
 """
 
 from __future__ import annotations
