@@ -25,8 +25,8 @@ from .openattestation.dns import ENV_SETTING, TableTxtResolver, txt_resolver_fro
 from .openattestation.obfuscate import obfuscate_document
 
 app = typer.Typer(help="Verify, wrap, sign and obfuscate HealthCerts (OpenAttestation v2).")
-_out = Console()
-_err = Console(stderr=True)
+_out = Console(soft_wrap=True)
+_err = Console(stderr=True, soft_wrap=True)
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024  # far above any real certificate; refuses runaway input
 
 _STATUS_WORDS = {
