@@ -25,7 +25,11 @@ def raw_document(location: str = "clinic.healthcerts.example", **extra: Any) -> 
     """A small raw OA document issued by the test key through DNS-DID."""
     document: dict[str, Any] = {
         "id": "doc-1",
-        "$template": {"name": "HEALTH_CERT", "type": "EMBEDDED_RENDERER", "url": "https://r.example"},
+        "$template": {
+            "name": "HEALTH_CERT",
+            "type": "EMBEDDED_RENDERER",
+            "url": "https://r.example",
+        },
         "issuers": [
             {
                 "id": f"did:ethr:{ADDRESS}",
@@ -44,7 +48,5 @@ def raw_document(location: str = "clinic.healthcerts.example", **extra: Any) -> 
 
 
 DNS_TABLE = {
-    "clinic.healthcerts.example": [
-        f"openatts a=dns-did; p=did:ethr:{ADDRESS}#controller; v=1.0;"
-    ]
+    "clinic.healthcerts.example": [f"openatts a=dns-did; p=did:ethr:{ADDRESS}#controller; v=1.0;"]
 }

@@ -16,12 +16,21 @@ def test_verify_fixture_json(tmp_path: Path) -> None:
     base = fixtures_dir()
     result = runner.invoke(
         app,
-        ["verify", str(base / "notarise__v2__pdt_pcr_with_nric_wrapped.json"),
-         "--dns-records", str(base / "dns_records.json"), "--json"],
+        [
+            "verify",
+            str(base / "notarise__v2__pdt_pcr_with_nric_wrapped.json"),
+            "--dns-records",
+            str(base / "dns_records.json"),
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     fragments = json.loads(result.stdout)
-    assert fragments[0] == {"name": "OpenAttestationHash", "type": "DOCUMENT_INTEGRITY", "status": "VALID"}
+    assert fragments[0] == {
+        "name": "OpenAttestationHash",
+        "type": "DOCUMENT_INTEGRITY",
+        "status": "VALID",
+    }
     assert fragments[1]["reason"]["codeString"] == "SKIPPED"
 
 
@@ -29,17 +38,40 @@ def test_wrap_sign_obfuscate_verify(tmp_path: Path) -> None:
     raw, wrapped, signed = tmp_path / "raw", tmp_path / "wrapped", tmp_path / "signed"
     raw.mkdir()
     for i in range(3):
-        (raw / f"cert-{i}.json").write_text(json.dumps(raw_document(id=str(i), recipient={"name": "A", "x": i})))
+        (raw / f"cert-{i}.json").write_text(
+            json.dumps(raw_document(id=str(i), recipient={"name": "A", "x": i}))
+        )
     assert runner.invoke(app, ["wrap", str(raw), "--output-dir", str(wrapped)]).exit_code == 0
     key = tmp_path / "key.txt"
     key.write_text(PRIVATE_KEY)
-    result = runner.invoke(app, ["sign", str(wrapped), "--key-file", str(key),
-                                 "--public-key", f"did:ethr:{ADDRESS}#controller", "--output-dir", str(signed)])
+    result = runner.invoke(
+        app,
+        [
+            "sign",
+            str(wrapped),
+            "--key-file",
+            str(key),
+            "--public-key",
+            f"did:ethr:{ADDRESS}#controller",
+            "--output-dir",
+            str(signed),
+        ],
+    )
     assert result.exit_code == 0, result.output
     dns = tmp_path / "dns.json"
     dns.write_text(json.dumps(DNS_TABLE))
     hidden = tmp_path / "hidden.json"
-    result = runner.invoke(app, ["obfuscate", str(signed / "cert-1.json"), "--fields", "recipient.x", "--output", str(hidden)])
+    result = runner.invoke(
+        app,
+        [
+            "obfuscate",
+            str(signed / "cert-1.json"),
+            "--fields",
+            "recipient.x",
+            "--output",
+            str(hidden),
+        ],
+    )
     assert result.exit_code == 0, result.output
     for path in [*sorted(signed.iterdir()), hidden]:
         result = runner.invoke(app, ["verify", str(path), "--dns-records", str(dns)])
@@ -61,7 +93,19 @@ def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "cannot wrap" in result.output
     key = tmp_path / "key"
     key.write_text("not a key")
-    result = runner.invoke(app, ["sign", str(bad_raw), "--key-file", str(key), "--public-key", "x", "--output-dir", str(tmp_path)])
+    result = runner.invoke(
+        app,
+        [
+            "sign",
+            str(bad_raw),
+            "--key-file",
+            str(key),
+            "--public-key",
+            "x",
+            "--output-dir",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 2 and "64 hexadecimal" in result.output
     weird = tmp_path / "weird.json"
     weird.write_text("[1, 2, 3]")

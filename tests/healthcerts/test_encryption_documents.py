@@ -17,7 +17,11 @@ def test_decrypts_reference_vector() -> None:
     vector = load_fixture("enc__oa_encryption_docs_example.json")
     encrypted = vector["encrypted"]
     text = decrypt_string(
-        encrypted["cipherText"], encrypted["iv"], encrypted["tag"], encrypted["key"], encrypted["type"]
+        encrypted["cipherText"],
+        encrypted["iv"],
+        encrypted["tag"],
+        encrypted["key"],
+        encrypted["type"],
     )
     assert text == vector["plaintext"]
 
@@ -32,7 +36,9 @@ def test_round_trip_and_wrong_key() -> None:
         decrypt_document({**encrypted.stored_json(), "type": "OTHER"}, encrypted.key)
 
 
-@pytest.mark.parametrize(("nric", "ok"), [("S3001470G", True), ("S3001470A", False), ("T0000000J", False)])
+@pytest.mark.parametrize(
+    ("nric", "ok"), [("S3001470G", True), ("S3001470A", False), ("T0000000J", False)]
+)
 def test_nric_checksum(nric: str, ok: bool) -> None:
     assert nric_checksum_valid(nric) is ok
 

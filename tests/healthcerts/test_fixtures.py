@@ -16,8 +16,8 @@ from smartnation.healthcerts.openattestation import (
     unsalt_data,
     verify_document,
 )
-from smartnation.healthcerts.openattestation.verify import document_integrity_holds
 from smartnation.healthcerts.openattestation.schema import is_wrapped_v2
+from smartnation.healthcerts.openattestation.verify import document_integrity_holds
 
 from .conftest import FIXTURES, fixtures_dir
 
@@ -31,11 +31,15 @@ def _manifest_entries() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def context() -> VerificationContext:
-    return VerificationContext(dns=TableTxtResolver.from_json_file(fixtures_dir() / "dns_records.json"))
+    return VerificationContext(
+        dns=TableTxtResolver.from_json_file(fixtures_dir() / "dns_records.json")
+    )
 
 
 @pytest.mark.parametrize("entry", _manifest_entries(), ids=lambda e: e["file"])
-def test_fixture_gives_expected_fragments(entry: dict[str, Any], context: VerificationContext) -> None:
+def test_fixture_gives_expected_fragments(
+    entry: dict[str, Any], context: VerificationContext
+) -> None:
     text = (fixtures_dir() / entry["file"]).read_text(encoding="utf-8")
     expected = entry["expected"]
     if expected.get("parse") == "error":
@@ -95,7 +99,9 @@ def test_ocsp_revoked_carries_reason_code(context: VerificationContext) -> None:
     assert (status.reason.code, status.reason.code_string) == (4, "SUPERSEDED")
 
 
-@pytest.mark.parametrize("answer", [{"revoked": "no"}, "<html>", {"revoked": True, "documentHash": "x", "reasonCode": 7}])
+@pytest.mark.parametrize(
+    "answer", [{"revoked": "no"}, "<html>", {"revoked": True, "documentHash": "x", "reasonCode": 7}]
+)
 def test_ocsp_unusable_answer_is_error(answer: Any, context: VerificationContext) -> None:
     ctx = VerificationContext(dns=context.dns, ocsp_fetcher=lambda url: answer)
     status = verify_document(_ocsp_document(), ctx)[3]

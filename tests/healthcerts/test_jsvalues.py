@@ -43,7 +43,7 @@ def test_number_text_round_trips(value: float) -> None:
 
 
 def test_json_stringify_escapes_like_javascript() -> None:
-    assert json_stringify({"a": "é\n\u0001\"\\"}) == '{"a":"é\\n\\u0001\\"\\\\"}'
+    assert json_stringify({"a": 'é\n\u0001"\\'}) == '{"a":"é\\n\\u0001\\"\\\\"}'
     assert json_stringify([1e21, True, None]) == "[1e+21,true,null]"
     assert utf8('"\ud800"') == b'"\\ud800"'
 

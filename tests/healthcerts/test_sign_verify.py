@@ -109,7 +109,9 @@ def test_missing_revocation_and_proof() -> None:
     del raw["issuers"][0]["revocation"]
     key = load_private_key(PRIVATE_KEY)
     signed = sign_document(wrap_document(raw), key, KEY_ID)
-    assert _summaries(signed)["OpenAttestationDidSignedDocumentStatus"] == "ERROR:MISSING_REVOCATION"
+    assert (
+        _summaries(signed)["OpenAttestationDidSignedDocumentStatus"] == "ERROR:MISSING_REVOCATION"
+    )
 
 
 def test_obfuscated_document_still_verifies() -> None:
@@ -161,4 +163,6 @@ def test_wrong_types_inside_a_document_are_reported() -> None:
     assert _summaries(document)["OpenAttestationHash"] == "ERROR:UNEXPECTED_ERROR"
     document = _signed_batch(1)[0]
     document["proof"][0]["signature"] = "0x1234"
-    assert _summaries(document)["OpenAttestationDidSignedDocumentStatus"] == "ERROR:UNEXPECTED_ERROR"
+    assert (
+        _summaries(document)["OpenAttestationDidSignedDocumentStatus"] == "ERROR:UNEXPECTED_ERROR"
+    )

@@ -36,6 +36,7 @@ _SCHEMA_FILES: dict[SchemaName, str] = {
     "pdt-clinic": "pdt-healthcert-2.0-clinic-provider.json",
     "pdt-endorsed": "pdt-healthcert-2.0-endorsed.json",
 }
+_NOTARISE = "https://schemata.openattestation.com/sg/gov/tech/notarise/1.0/"
 _REGISTERED = {
     "https://schema.openattestation.com/2.0/schema.json": "openattestation-2.0-strict.json",
     "https://schemata.openattestation.com/sg/gov/moh/pdt-healthcert/2.0/schema.json": (
@@ -44,10 +45,8 @@ _REGISTERED = {
     "https://schemata.openattestation.com/sg/gov/moh/fhir/4.0.1/lite-schema.json": (
         "fhir-4.0.1-lite.json"
     ),
-    "https://schemata.openattestation.com/sg/gov/tech/notarise/1.0/schema.json": "notarise-1.0.json",
-    "https://schemata.openattestation.com/sg/gov/tech/notarise/1.0/notarise-open-attestation-schema.json": (
-        "notarise-1.0-open-attestation.json"
-    ),
+    _NOTARISE + "schema.json": "notarise-1.0.json",
+    _NOTARISE + "notarise-open-attestation-schema.json": ("notarise-1.0-open-attestation.json"),
 }
 
 
@@ -70,7 +69,7 @@ def _json_path(parts: Any) -> str:
 
 
 @cache
-def _registry() -> Registry:  # type: ignore[type-arg]
+def _registry() -> Registry:
     resources = [
         (uri, Resource.from_contents(load_schema(name), default_specification=DRAFT7))
         for uri, name in _REGISTERED.items()
@@ -159,7 +158,9 @@ def _first_coding(concept: Any) -> dict[str, Any]:
 def _patient_problems(base: str, patient: dict[str, Any]) -> list[DocumentProblem]:
     problems = []
     names = patient.get("name")
-    if not (isinstance(names, list) and names and isinstance(names[0], dict) and names[0].get("text")):
+    if not (
+        isinstance(names, list) and names and isinstance(names[0], dict) and names[0].get("text")
+    ):
         problems.append(DocumentProblem(f"{base}.name[0].text", "the patient's name is required"))
     if not _is_date(patient.get("birthDate")):
         problems.append(DocumentProblem(f"{base}.birthDate", "must be a date YYYY-MM-DD"))
@@ -179,7 +180,9 @@ def _patient_problems(base: str, patient: dict[str, Any]) -> list[DocumentProble
     identifiers = identifiers if isinstance(identifiers, list) else []
     ids = {i.get("id"): (n, i) for n, i in enumerate(identifiers) if isinstance(i, dict)}
     if "PPN" not in ids or not ids["PPN"][1].get("value"):
-        problems.append(DocumentProblem(f"{base}.identifier", "a passport number (PPN) is required"))
+        problems.append(
+            DocumentProblem(f"{base}.identifier", "a passport number (PPN) is required")
+        )
     if "NRIC-FIN" in ids:
         position, nric = ids["NRIC-FIN"]
         value = str(nric.get("value", ""))
@@ -220,16 +223,18 @@ def _observation_problems(
     return problems
 
 
-def pdt_content_problems(data: dict[str, Any]) -> list[DocumentProblem]:
+def pdt_content_problems(  # noqa: PLR0912 - one branch per rule reads best
+    data: dict[str, Any],
+) -> list[DocumentProblem]:
     """FHIR content checks of a PDT v2 HealthCert beyond what its schema says."""
     problems: list[DocumentProblem] = []
     if data.get("version") != PDT_VERSION:
         problems.append(DocumentProblem("$.version", f"must be {PDT_VERSION!r}"))
     raw_type = data.get("type")
-    declared = raw_type if isinstance(raw_type, list) else [raw_type]
-    if not declared or not all(t in PDT_LOINC_CODES for t in declared):
+    given: list[Any] = raw_type if isinstance(raw_type, list) else [raw_type]
+    declared: list[str] = [t for t in given if isinstance(t, str) and t in PDT_LOINC_CODES]
+    if not given or len(declared) != len(given):
         problems.append(DocumentProblem("$.type", "must be PCR, ART, SER, LAMP or a list of them"))
-        declared = [t for t in declared if t in PDT_LOINC_CODES]
     if not _is_datetime(data.get("validFrom")):
         problems.append(DocumentProblem("$.validFrom", "must be an ISO date-time"))
     if data.get("fhirVersion") != FHIR_VERSION:
@@ -238,9 +243,7 @@ def pdt_content_problems(data: dict[str, Any]) -> list[DocumentProblem]:
     if not isinstance(bundle, dict):
         return [*problems, DocumentProblem("$.fhirBundle", "a FHIR Bundle is required")]
     if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "collection":
-        problems.append(
-            DocumentProblem("$.fhirBundle", "must be a Bundle of type 'collection'")
-        )
+        problems.append(DocumentProblem("$.fhirBundle", "must be a Bundle of type 'collection'"))
     by_type: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for index, resource in _entries(bundle):
         path = f"$.fhirBundle.entry[{index}].resource"
@@ -287,8 +290,12 @@ def validate_vaccination(data: dict[str, Any]) -> list[DocumentProblem]:
         if field_name not in data:
             problems.append(DocumentProblem(f"$.{field_name}", "is required"))
     bundle = data.get("fhirBundle")
-    kinds = {str(r.get("resourceType")) for _, r in _entries(bundle if isinstance(bundle, dict) else {})}
+    kinds = {
+        str(r.get("resourceType")) for _, r in _entries(bundle if isinstance(bundle, dict) else {})
+    }
     for required in ("Patient", "Immunization", "ImmunizationRecommendation", "Location"):
         if required not in kinds:
-            problems.append(DocumentProblem("$.fhirBundle.entry", f"a {required} resource is required"))
+            problems.append(
+                DocumentProblem("$.fhirBundle.entry", f"a {required} resource is required")
+            )
     return problems

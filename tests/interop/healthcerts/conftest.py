@@ -20,7 +20,11 @@ DNS_TABLE = {
 def raw_document(**extra: Any) -> dict[str, Any]:
     """A small raw OA document issued by the test key through DNS-DID."""
     document: dict[str, Any] = {
-        "$template": {"name": "HEALTH_CERT", "type": "EMBEDDED_RENDERER", "url": "https://r.example"},
+        "$template": {
+            "name": "HEALTH_CERT",
+            "type": "EMBEDDED_RENDERER",
+            "url": "https://r.example",
+        },
         "issuers": [
             {
                 "id": f"did:ethr:{ADDRESS}",

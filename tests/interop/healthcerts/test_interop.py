@@ -1,4 +1,4 @@
-"""Our documents verify in the reference packages and theirs verify in ours, fragment for fragment."""
+"""Our documents verify in the reference packages and theirs in ours, fragment for fragment."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ KEY_ID = f"did:ethr:{ADDRESS}#controller"
 def _awkward(i: int) -> dict[str, Any]:
     return raw_document(
         id=f"cert-{i}",
-        recipient={"name": "陈美玲 Ñandú ✓ 😀", "note": "tab\there \"quoted\" \\ \u0001 trailing  "},
+        recipient={"name": "陈美玲 Ñandú ✓ 😀", "note": 'tab\there "quoted" \\ \u0001 trailing  '},
         numbers=[1e21, 1e-7, -0.0, 0.1, 123456789012345680000, 5e-324, 2**53 + 1, -1.5e-10, i],
         flags=[True, False, None],
         empty={"object": {}, "array": []},
@@ -67,7 +67,9 @@ def test_our_signed_batches_verify_in_reference(node_project: Path, count: int) 
 
 def test_our_obfuscated_documents_verify_in_reference(node_project: Path) -> None:
     key = load_private_key(PRIVATE_KEY)
-    signed = [sign_document(d, key, KEY_ID) for d in wrap_documents([_awkward(i) for i in range(3)])]
+    signed = [
+        sign_document(d, key, KEY_ID) for d in wrap_documents([_awkward(i) for i in range(3)])
+    ]
     hidden = [obfuscate_document(d, ["recipient.note", "numbers", "empty.object"]) for d in signed]
     theirs = run_node(node_project, "verify.mjs", {"documents": hidden, "dnsRecords": DNS_TABLE})
     assert all(r["isValid"] for r in theirs)
@@ -91,7 +93,9 @@ def test_reference_documents_verify_in_ours(node_project: Path, count: int) -> N
 def test_signatures_are_identical_to_reference(node_project: Path) -> None:
     raw = [_awkward(0)]
     theirs = run_node(
-        node_project, "wrap.mjs", {"documents": raw, "sign": {"privateKey": PRIVATE_KEY, "publicKey": KEY_ID}}
+        node_project,
+        "wrap.mjs",
+        {"documents": raw, "sign": {"privateKey": PRIVATE_KEY, "publicKey": KEY_ID}},
     )[0]
     unsigned = {k: v for k, v in theirs.items() if k != "proof"}
     ours = sign_document(unsigned, load_private_key(PRIVATE_KEY), KEY_ID)
@@ -118,8 +122,21 @@ def test_encryption_interoperates(node_project: Path) -> None:
     decrypted = run_node(
         node_project,
         "encryption.mjs",
-        {"decrypt": {"cipherText": ours.cipher_text, "iv": ours.iv, "tag": ours.tag, "key": ours.key, "type": ours.type}},
+        {
+            "decrypt": {
+                "cipherText": ours.cipher_text,
+                "iv": ours.iv,
+                "tag": ours.tag,
+                "key": ours.key,
+                "type": ours.type,
+            }
+        },
     )
     assert decrypted["text"] == text
     theirs = run_node(node_project, "encryption.mjs", {"encrypt": {"text": text}})
-    assert decrypt_string(theirs["cipherText"], theirs["iv"], theirs["tag"], theirs["key"], theirs["type"]) == text
+    assert (
+        decrypt_string(
+            theirs["cipherText"], theirs["iv"], theirs["tag"], theirs["key"], theirs["type"]
+        )
+        == text
+    )

@@ -15,7 +15,9 @@ import coincurve
 from .hashing import keccak256
 
 RECOVERY_METHOD_TYPE = "EcdsaSecp256k1RecoveryMethod2020"
-_ETHR_DID = re.compile(r"did:ethr:(?:(?P<network>[a-zA-Z0-9]+):)?(?P<id>0x[0-9a-fA-F]{40}|0x0[23][0-9a-fA-F]{64})")
+_ETHR_DID = re.compile(
+    r"did:ethr:(?:(?P<network>[a-zA-Z0-9]+):)?(?P<id>0x[0-9a-fA-F]{40}|0x0[23][0-9a-fA-F]{64})"
+)
 _MAINNET_NAMES = {None, "mainnet", "0x1"}
 _HEX = re.compile(r"(0x)?([0-9a-fA-F]{2})*")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -9,6 +10,8 @@ from .errors import OpenAttestationError
 from .hashing import keccak256_hex
 from .jsvalues import json_string, json_stringify, utf8
 from .salt import flatten
+
+_PLAIN = re.compile(r"[0-9a-zA-Z]*")
 
 
 def leaf_hash(flat_key: str, value: Any) -> str:
@@ -28,6 +31,8 @@ def data_leaf_hashes(data: Any) -> list[str]:
 def combine_leaf_hashes(hashes: Iterable[str]) -> str:
     """keccak256(JSON.stringify(sorted(hashes))), the document's target hash."""
     ordered = sorted(hashes)
+    if _PLAIN.fullmatch("".join(ordered)):  # hex hashes need no escaping
+        return keccak256_hex(('["' + '","'.join(ordered) + '"]').encode())
     return keccak256_hex(utf8("[" + ",".join(json_string(h) for h in ordered) + "]"))
 
 

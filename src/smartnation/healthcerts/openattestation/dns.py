@@ -50,7 +50,7 @@ class SystemTxtResolver:
             return []
         except dns.exception.DNSException as exc:
             raise DnsLookupError(f"Unable to query DNS for {domain}: {exc}") from exc
-        return [b"".join(r.strings).decode("utf-8", "replace") for r in answer]  # type: ignore[attr-defined]
+        return [b"".join(r.strings).decode("utf-8", "replace") for r in answer]
 
 
 class TableTxtResolver:
@@ -110,7 +110,12 @@ def _is_did(text: str) -> bool:
     parts = text.split(":")
     method = parts[1] if len(parts) > 1 else ""
     specific = ":".join(parts[2:])
-    return parts[0] == "did" and bool(method) and bool(specific) and re.search("[a-z]+", method) is not None
+    return (
+        parts[0] == "did"
+        and bool(method)
+        and bool(specific)
+        and re.search("[a-z]+", method) is not None
+    )
 
 
 @dataclass(frozen=True)

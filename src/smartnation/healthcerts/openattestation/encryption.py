@@ -65,7 +65,7 @@ def encrypt_document(document: dict[str, Any], key: str | None = None) -> Encryp
     return encrypt_string(json.dumps(document, ensure_ascii=False, separators=(",", ":")), key)
 
 
-def decrypt_string(cipher_text: str, iv: str, tag: str, key: str, type: str) -> str:  # noqa: A002
+def decrypt_string(cipher_text: str, iv: str, tag: str, key: str, type: str) -> str:
     """Decrypt to the original string; DecryptionError for a wrong key or altered data."""
     if type != ENCRYPTION_TYPE:
         raise DecryptionError(f"Expecting version {ENCRYPTION_TYPE} but got {type}")
@@ -83,7 +83,9 @@ def decrypt_string(cipher_text: str, iv: str, tag: str, key: str, type: str) -> 
 def decrypt_document(stored: dict[str, Any], key: str) -> dict[str, Any]:
     """Decrypt a stored `{cipherText, iv, tag, type}` and parse the document inside."""
     try:
-        text = decrypt_string(stored["cipherText"], stored["iv"], stored["tag"], key, stored["type"])
+        text = decrypt_string(
+            stored["cipherText"], stored["iv"], stored["tag"], key, stored["type"]
+        )
     except (KeyError, TypeError) as exc:
         raise DecryptionError("an encrypted document needs cipherText, iv, tag and type") from exc
     try:

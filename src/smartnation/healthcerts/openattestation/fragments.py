@@ -8,10 +8,14 @@ from typing import Any, Literal
 
 FragmentType = Literal["DOCUMENT_INTEGRITY", "DOCUMENT_STATUS", "ISSUER_IDENTITY"]
 FragmentStatus = Literal["VALID", "INVALID", "ERROR", "SKIPPED"]
-FRAGMENT_TYPES: tuple[FragmentType, ...] = ("DOCUMENT_STATUS", "DOCUMENT_INTEGRITY", "ISSUER_IDENTITY")
+FRAGMENT_TYPES: tuple[FragmentType, ...] = (
+    "DOCUMENT_STATUS",
+    "DOCUMENT_INTEGRITY",
+    "ISSUER_IDENTITY",
+)
 
 HASH = "OpenAttestationHash"
-TOKEN_REGISTRY_STATUS = "OpenAttestationEthereumTokenRegistryStatus"
+TOKEN_REGISTRY_STATUS = "OpenAttestationEthereumTokenRegistryStatus"  # noqa: S105
 DOCUMENT_STORE_STATUS = "OpenAttestationEthereumDocumentStoreStatus"
 DID_SIGNED_STATUS = "OpenAttestationDidSignedDocumentStatus"
 DNS_TXT_IDENTITY = "OpenAttestationDnsTxtIdentityProof"
@@ -160,9 +164,7 @@ class VerifierFailure(Exception):
         self.reason = reason
 
 
-def is_valid(
-    fragments: list[Fragment], types: tuple[FragmentType, ...] = FRAGMENT_TYPES
-) -> bool:
+def is_valid(fragments: list[Fragment], types: tuple[FragmentType, ...] = FRAGMENT_TYPES) -> bool:
     """oa-verify `isValid`: each type has a VALID fragment and the rest are VALID or SKIPPED."""
     if not fragments:
         raise ValueError("Please provide at least one verification fragment to check")

@@ -42,9 +42,7 @@ def _lookup(node: Any, segments: list[str]) -> tuple[bool, Any, Any]:
     return True, parent, node
 
 
-def obfuscate_data(
-    data: dict[str, Any], fields: Iterable[str]
-) -> tuple[dict[str, Any], list[str]]:
+def obfuscate_data(data: dict[str, Any], fields: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
     """Remove `fields` from (salted) `data`; return the new data and the removed leaf hashes."""
     remaining = copy.deepcopy(data)
     picked: dict[str, Any] = {}

@@ -16,9 +16,15 @@ from typing import Any
 from .errors import KeyWithPeriodError
 from .jsvalues import js_number_from_string, js_string, js_typeof
 
-_UUID_V4 = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}")
+_UUID_V4 = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}"
+)
 _UUID_LENGTH_WITH_COLON = 37
-_JS_TRIM = " \t\n\r\v\f\u00a0\ufeff\u2028\u2029\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+# the characters JavaScript String.prototype.trim removes
+_JS_TRIM = (
+    " \t\n\r\v\f\u00a0\ufeff\u2028\u2029\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+)
 
 
 _VERSION_NIBBLE = bytes((b & 0x0F) | 0x40 for b in range(256))
@@ -32,7 +38,8 @@ def _uuid4_batch(count: int) -> list[str]:
     raw[8::16] = bytes(raw[8::16]).translate(_VARIANT_BITS)
     h = raw.hex()
     return [
-        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
+        f"{h[i : i + 8]}-{h[i + 8 : i + 12]}-{h[i + 12 : i + 16]}-"
+        f"{h[i + 16 : i + 20]}-{h[i + 20 : i + 32]}"
         for i in range(0, 32 * count, 32)
     ]
 
@@ -126,7 +133,9 @@ def unsalt_data(data: Any) -> Any:
 
 def _is_array_index(key: str) -> bool:
     # ECMAScript orders "array index" keys (canonical integers below 2**32 - 1) first.
-    return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    return (
+        key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) < 2**32 - 1
+    )
 
 
 def js_key_order(obj: dict[str, Any]) -> list[str]:
@@ -165,4 +174,3 @@ def flatten(data: Any) -> dict[str, Any]:
     if isinstance(data, dict | list):
         step(data, "")
     return output
-

@@ -27,7 +27,10 @@ def _validator(strict: bool) -> Validator:
 
 @cache
 def _top_level_properties(strict: bool) -> frozenset[str]:
-    return frozenset(_validator(strict).schema["properties"])
+    schema = load_schema(
+        "openattestation-2.0-strict.json" if strict else "openattestation-2.0-non-strict.json"
+    )
+    return frozenset(schema["properties"])
 
 
 def _format_error(error: jsonschema.ValidationError) -> str:

@@ -58,7 +58,9 @@ def sign_document(
         raise SigningError("only wrapped OpenAttestation v2 documents can be signed")
     address = address_of_public_key(private_key.public_key)
     if address.lower() not in verification_method.lower():
-        raise SigningError(f"Private key is wrong for {verification_method} (key address {address})")
+        raise SigningError(
+            f"Private key is wrong for {verification_method} (key address {address})"
+        )
     signature = sign_merkle_root(document["signature"]["merkleRoot"], private_key)
     signed = copy.copy(document)
     # like the reference, earlier proofs are kept only when they form a valid signed document

@@ -193,15 +193,15 @@ def _verify_document_store(document: _Document, context: VerificationContext) ->
     if all(is_plain_address(s) for s in stores) and not is_bytes32(root):
         reason = Reason.of(DocumentStoreCode.DOCUMENT_NOT_ISSUED, "Invalid call arguments")
         return Fragment(names.DOCUMENT_STORE_STATUS, "DOCUMENT_STATUS", "INVALID", reason)
-    raise OpenAttestationError(OFFLINE_MESSAGE.format(what="document store", address=_js(stores[0])))
+    raise OpenAttestationError(
+        OFFLINE_MESSAGE.format(what="document store", address=_js(stores[0]))
+    )
 
 
 # --- OpenAttestationDidSignedDocumentStatus ----------------------------------------------------
 
 
-def _ocsp_status(
-    document: _Document, location: str, context: VerificationContext
-) -> Reason | None:
+def _ocsp_status(document: _Document, location: str, context: VerificationContext) -> Reason | None:
     """None when not revoked, else the revocation reason; raises for unusable answers."""
     signature = document.signature
     merkle_root = "0x" + signature["merkleRoot"]
@@ -275,7 +275,9 @@ def _signature_reason(document: _Document, did: str, key: str, signature: Any) -
             )
         )
     if not method.blockchain_account_id:
-        return Reason.of(SignatureCode.KEY_MISSING, f"ethereumAddress not found on public key {key}")
+        return Reason.of(
+            SignatureCode.KEY_MISSING, f"ethereumAddress not found on public key {key}"
+        )
     address = method.blockchain_account_id.split(":")[-1]
     message = arrayify_hex("0x" + document.signature["merkleRoot"])
     if recover_signer(message, signature) != address.lower():
@@ -291,7 +293,9 @@ def _corresponding_proof(document: _Document, key: str) -> dict[str, Any] | None
     )
 
 
-def _verify_did_signed(document: _Document, context: VerificationContext) -> Fragment:
+def _verify_did_signed(  # noqa: PLR0912 - the checks follow oa-verify one by one
+    document: _Document, context: VerificationContext
+) -> Fragment:
     issuers = document.issuers
     for issuer in issuers:
         if _identity_type(issuer) not in ("DID", "DNS-DID"):
@@ -381,7 +385,9 @@ def _verify_dns_txt(document: _Document, context: VerificationContext) -> Fragme
             continue
         location = issuer["identityProof"].get("location")
         address = (
-            issuer.get("documentStore") or issuer.get("tokenRegistry") or issuer.get("certificateStore")
+            issuer.get("documentStore")
+            or issuer.get("tokenRegistry")
+            or issuer.get("certificateStore")
         )
         if not location:
             raise VerifierFailure(
@@ -434,11 +440,15 @@ def _verify_dns_did(document: _Document, context: VerificationContext) -> Fragme
             )
         if not key:
             raise VerifierFailure(
-                Reason.of(DnsDidCode.MALFORMED_IDENTITY_PROOF, "key is not present in identity proof")
+                Reason.of(
+                    DnsDidCode.MALFORMED_IDENTITY_PROOF, "key is not present in identity proof"
+                )
             )
         records = dns_did_records(_txt_records(context, location))
         found = any(r.public_key.lower() == str(key).lower() for r in records)
-        results.append({"location": location, "key": key, "status": "VALID" if found else "INVALID"})
+        results.append(
+            {"location": location, "key": key, "status": "VALID" if found else "INVALID"}
+        )
     if all(r["status"] == "VALID" for r in results):
         return Fragment(names.DNS_DID_IDENTITY, "ISSUER_IDENTITY", "VALID", data=results)
     reason = Reason.of(DnsDidCode.INVALID_IDENTITY, "Could not find identity at location")
@@ -461,7 +471,9 @@ def _verify_did_identity(document: _Document, context: VerificationContext) -> F
             raise VerifierFailure(Reason.of(DidCode.MALFORMED_IDENTITY_PROOF, "Key is not present"))
         corresponding = _corresponding_proof(document, key)
         if corresponding is None:
-            raise VerifierFailure(Reason.of(DidCode.MALFORMED_IDENTITY_PROOF, f"No proof for {key}"))
+            raise VerifierFailure(
+                Reason.of(DidCode.MALFORMED_IDENTITY_PROOF, f"No proof for {key}")
+            )
         reasons.append(_signature_reason(document, did, key, corresponding["signature"]))
     failure = next((r for r in reasons if r is not None), None)
     if failure is None:
@@ -518,11 +530,13 @@ VERIFIERS: tuple[_Verifier, ...] = (
             "use DNS-TXT type",
         ),
         Reason.of(DnsTxtCode.UNEXPECTED_ERROR, ""),
-        lambda d: d.wrapped
-        and any(
-            (i.get("documentStore") or i.get("tokenRegistry") or i.get("certificateStore"))
-            and _identity_type(i) == "DNS-TXT"
-            for i in d.issuers
+        lambda d: (
+            d.wrapped
+            and any(
+                (i.get("documentStore") or i.get("tokenRegistry") or i.get("certificateStore"))
+                and _identity_type(i) == "DNS-TXT"
+                for i in d.issuers
+            )
         ),
         _verify_dns_txt,
     ),

@@ -15,7 +15,7 @@ from typing import Any
 from .digest import combine_leaf_hashes, digest_document
 from .errors import KeyWithPeriodError, SchemaValidationError
 from .hashing import _keccak_256
-from .jsvalues import json_string, js_number_to_string, utf8
+from .jsvalues import js_number_to_string, json_string, utf8
 from .merkle import build_batch
 from .salt import salt_data, unsalt_data, uuid4_strings
 from .schema import SCHEMA_V2_ID, oa_schema_errors
@@ -100,7 +100,15 @@ def _salt_and_hash(data: dict[str, Any], salts: Iterator[str]) -> tuple[dict[str
     return salted_data, hashes
 
 
-_SCHEMA_PROPERTIES = ("id", "$template", "documentUrl", "issuers", "recipient", "network", "attachments")
+_SCHEMA_PROPERTIES = (
+    "id",
+    "$template",
+    "documentUrl",
+    "issuers",
+    "recipient",
+    "network",
+    "attachments",
+)
 
 
 def _schema_errors_of_salted(salted: dict[str, Any]) -> list[str]:
@@ -181,8 +189,10 @@ def wrap_documents(
     if not documents:
         raise ValueError("a batch needs at least one document")
     count = len(documents)
-    pool_size = workers if workers is not None else (
-        _default_workers() if count >= PARALLEL_THRESHOLD else 1
+    pool_size = (
+        workers
+        if workers is not None
+        else (_default_workers() if count >= PARALLEL_THRESHOLD else 1)
     )
     results: list[tuple[dict[str, Any], str]] = []
     if pool_size > 1 and count > 1:
