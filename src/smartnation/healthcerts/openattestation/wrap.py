@@ -7,7 +7,6 @@ goes for large batches.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -21,8 +20,6 @@ from .salt import salt_data, unsalt_data, uuid4_strings
 from .schema import SCHEMA_V2_ID, oa_schema_errors
 
 SIGNATURE_TYPE = "SHA3MerkleProof"
-# Below this many documents a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 2000
 
 
 class _NeedsExactFlatten(Exception):
@@ -169,10 +166,6 @@ def wrap_document(data: dict[str, Any], *, external_schema_id: str | None = None
     return _envelope(salted, target_hash, [], target_hash, external_schema_id)
 
 
-def _default_workers() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
 def wrap_documents(
     documents: Sequence[dict[str, Any]],
     *,
@@ -182,18 +175,15 @@ def wrap_documents(
 ) -> list[dict[str, Any]]:
     """Wrap raw documents as one batch sharing a Merkle root, in the order given.
 
-    `workers` > 1 salts and hashes in that many processes (default: all cores for batches of
-    at least PARALLEL_THRESHOLD documents). `progress` is called with the number of documents
-    finished since the last call.
+    `workers` > 1 salts and hashes in that many processes; the default is one, because on the
+    shared two-core machines measured so far, sending documents to and from worker processes
+    cost more than it saved. `progress` is called with the number of documents finished since
+    the last call.
     """
     if not documents:
         raise ValueError("a batch needs at least one document")
     count = len(documents)
-    pool_size = (
-        workers
-        if workers is not None
-        else (_default_workers() if count >= PARALLEL_THRESHOLD else 1)
-    )
+    pool_size = workers if workers is not None else 1
     results: list[tuple[dict[str, Any], str]] = []
     if pool_size > 1 and count > 1:
         chunk_size = max(1, min(1000, -(-count // (pool_size * 4))))
