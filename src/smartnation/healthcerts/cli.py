@@ -24,6 +24,7 @@ from .openattestation import (
 from .openattestation.dns import ENV_SETTING, TableTxtResolver, txt_resolver_from_setting
 from .openattestation.obfuscate import obfuscate_document
 
+COMMAND_NAME = "certs"
 app = typer.Typer(help="Verify, wrap, sign and obfuscate HealthCerts (OpenAttestation v2).")
 _out = Console(soft_wrap=True)
 _err = Console(stderr=True, soft_wrap=True)

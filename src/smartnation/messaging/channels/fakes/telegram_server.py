@@ -45,7 +45,7 @@ class FakeTelegram(FakeProvider):
         return Starlette(routes=[Route("/bot{token}/{method}", self._call, methods=["POST"])])
 
     # One early answer per provider error, in the order the provider checks them.
-    async def _call(self, request: Request) -> Response:  # noqa: PLR0911
+    async def _call(self, request: Request) -> Response:
         if request.path_params["token"] != self.bot_token:
             return bot_error(401, "Unauthorized")
         if request.path_params["method"].lower() != "sendmessage":

@@ -70,7 +70,7 @@ class FakeWhatsApp(FakeProvider):
         )
 
     # One early answer per provider error, in the order the provider checks them.
-    async def _send(self, request: Request) -> Response:  # noqa: PLR0911
+    async def _send(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
             return graph_error(
                 190,
@@ -135,7 +135,7 @@ class FakeWhatsApp(FakeProvider):
         )
 
     # One early answer per provider error, in the order the provider checks them.
-    def _validate(self, payload: Any) -> Response | None:  # noqa: PLR0911
+    def _validate(self, payload: Any) -> Response | None:
         if not isinstance(payload, dict) or payload.get("messaging_product") != "whatsapp":
             return graph_error(
                 100,
