@@ -12,7 +12,6 @@ from alembic import op
 
 import smartnation.core.db
 
-
 revision = "0400"
 down_revision = "0001"
 branch_labels = None

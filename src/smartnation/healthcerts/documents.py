@@ -223,7 +223,7 @@ def _observation_problems(
     return problems
 
 
-def pdt_content_problems(  # noqa: PLR0912 - one branch per rule reads best
+def pdt_content_problems(
     data: dict[str, Any],
 ) -> list[DocumentProblem]:
     """FHIR content checks of a PDT v2 HealthCert beyond what its schema says."""

@@ -16,7 +16,7 @@ _encode_json_string = json.encoder.encode_basestring
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def js_number_to_string(value: float | int) -> str:  # noqa: PLR0911 - mirrors the spec steps
+def js_number_to_string(value: float | int) -> str:
     """Print a number as ECMAScript `Number.prototype.toString()` (radix 10) does."""
     if isinstance(value, int):
         try:
@@ -117,7 +117,7 @@ def utf8(text: str) -> bytes:
         return _escape_lone_surrogates(text).encode("utf-8")
 
 
-def js_number_from_string(text: str) -> float | int:  # noqa: PLR0911 - one return per form
+def js_number_from_string(text: str) -> float | int:
     """JavaScript `Number(text)` for the strings a salted value can carry."""
     stripped = text.strip(" \t\n\r\v\f\u00a0\ufeff\u2028\u2029")
     if stripped == "":

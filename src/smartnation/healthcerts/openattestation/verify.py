@@ -293,7 +293,7 @@ def _corresponding_proof(document: _Document, key: str) -> dict[str, Any] | None
     )
 
 
-def _verify_did_signed(  # noqa: PLR0912 - the checks follow oa-verify one by one
+def _verify_did_signed(
     document: _Document, context: VerificationContext
 ) -> Fragment:
     issuers = document.issuers
