@@ -23,11 +23,17 @@ from smartnation.core.validators import parse_uen
 from smartnation.healthcerts import dnstable
 from smartnation.healthcerts.certificate import CertificateView, CheckSummary, describe, summarise
 from smartnation.healthcerts.config import HealthCertsSettings, get_healthcerts_settings
-from smartnation.healthcerts.documents import nric_checksum_valid, validate_pdt
+from smartnation.healthcerts.documents import (
+    nric_checksum_valid,
+    validate_pdt,
+    validate_vaccination,
+)
 from smartnation.healthcerts.endorse import (
     GovernmentIssuer,
     Patient,
+    VaccinationDose,
     build_endorsed_pdt,
+    build_vaccination,
     patient_of,
     verify_link,
 )
@@ -624,3 +630,83 @@ def revoke(session: Session, reference: str, reason_code: int) -> Revocation:
         },
     )
     return revocation
+
+
+# --- Vaccination certificates -----------------------------------------------------------------
+
+
+def issue_vaccination_certificate(
+    session: Session,
+    resident_id: int,
+    doses: Sequence[VaccinationDose],
+    site: Site,
+    *,
+    complete_on: str | None = None,
+    passport_number: str | None = None,
+    settings: HealthCertsSettings | None = None,
+) -> Notarised:
+    """Issue a vaccination HealthCert (`vaccination-healthcert/1.0`) for a resident's doses.
+
+    The person comes from the registry; the doses from the vaccination record (the appointments
+    domain). The document is validated against the published schema, wrapped, signed with the
+    government's key and stored encrypted like a notarised certificate.
+    """
+    settings = settings or get_healthcerts_settings()
+    if not doses:
+        raise InvalidInput(FieldProblem("doses", "A certificate needs at least one dose.", "empty"))
+    resident = registry.get_resident_by_id(session, resident_id)
+    gender = {"M": "male", "F": "female"}.get(resident.sex, "unknown")
+    patient = Patient(
+        name=resident.name,
+        birth_date=resident.date_of_birth.isoformat(),
+        gender=gender,
+        nric=resident.nric,
+        passport_number=passport_number,
+        nationality=resident.nationality,
+    )
+    now = utcnow()
+    reference, storage_id, key = str(uuid.uuid4()), str(uuid.uuid4()), generate_key()
+    link = verify_link(site.verify_url, site.storage_uri(storage_id), key)
+    raw = build_vaccination(
+        reference=reference,
+        notarised_on=now,
+        patient=patient,
+        doses=list(doses),
+        complete_on=complete_on,
+        link=link,
+        issuer=government_issuer(settings, site),
+        renderer_url=settings.renderer_url,
+        uuids=[str(uuid.uuid4()) for _ in range(2 + 2 * len(doses))],
+    )
+    problems = validate_vaccination(raw)
+    if problems:
+        raise InvalidInput(
+            [
+                FieldProblem(p.path.removeprefix("$."), p.message, "invalid_certificate")
+                for p in problems
+            ]
+        )
+    (signed,) = wrap_and_sign([raw], settings)
+    certificate = _store(
+        session,
+        reference=reference,
+        storage_id=storage_id,
+        key=key,
+        signed=signed,
+        kind="VAC",
+        test_type="VACCINATION",
+        clinic=None,
+        patient=patient,
+        resident_id=resident.id,
+        clinic_target_hash=None,
+        now=now,
+    )
+    session.flush()
+    audit.record(
+        session,
+        "healthcerts.vaccination.issued",
+        subject_type="notarised_certificate",
+        subject_id=certificate.id,
+        details={"reference": reference, "resident_id": resident.id, "doses": len(doses)},
+    )
+    return Notarised(certificate, signed, link)
