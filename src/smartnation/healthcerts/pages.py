@@ -63,11 +63,15 @@ def _site(request: Request) -> service.Site:
     return service.Site(request.app.state.settings.web.base_url)
 
 
-async def _uploaded_document(file: UploadFile | None, text: str | None) -> Any:
-    """The document from a file upload or from the `document` field the script fills."""
+def _uploaded_document(file: UploadFile | None, text: str | None) -> Any:
+    """The document from a file upload or from the `document` field the script fills.
+
+    Endpoints using it are plain functions: verifying may wait on an OCSP responder, which must
+    not hold up the event loop.
+    """
     limit = get_healthcerts_settings().max_upload_bytes
     if file is not None and file.filename:
-        raw = await file.read(limit + 1)
+        raw = file.file.read(limit + 1)
         if len(raw) > limit:
             raise too_large(limit)
         return parse_json_document(raw)
@@ -91,7 +95,7 @@ def _words() -> dict[str, Any]:
 
 
 @router.post("/verify", response_class=HTMLResponse, dependencies=[Depends(public), *FORM_GUARDS])
-async def verify_upload(
+def verify_upload(
     request: Request,
     session: DbSession,
     file: Annotated[UploadFile | None, Form()] = None,
@@ -100,7 +104,7 @@ async def verify_upload(
     """Check an uploaded certificate and show each check and the certificate."""
     result, problem = None, None
     try:
-        parsed = await _uploaded_document(file, document)
+        parsed = _uploaded_document(file, document)
     except DomainError as error:
         problem = error
     else:
@@ -158,7 +162,7 @@ def officer_page(request: Request, session: DbSession, _officer: Officer) -> HTM
 
 
 @router.post("/healthcerts/notarise", response_class=HTMLResponse, dependencies=FORM_GUARDS)
-async def notarise_upload(
+def notarise_upload(
     request: Request,
     session: DbSession,
     _officer: Officer,
@@ -166,7 +170,7 @@ async def notarise_upload(
 ) -> HTMLResponse:
     """Notarise an uploaded certificate (one document, or a JSON list for a batch)."""
     try:
-        parsed = await _uploaded_document(file, None)
+        parsed = _uploaded_document(file, None)
         if isinstance(parsed, list):
             outcomes = service.notarise_batch(session, parsed, _site(request))
             return _dashboard(request, session, outcomes=outcomes)
