@@ -1,4 +1,4 @@
-"""What the HTTP adapters share: reading Retry-After and naming transport faults."""
+"""What the HTTP adapters share: pooled connections, Retry-After, and naming transport faults."""
 
 from __future__ import annotations
 
