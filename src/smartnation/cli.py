@@ -52,6 +52,10 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
 
 def upgrade_database(url: str | None = None) -> None:
     """Bring the database schema to the newest revision."""
+    url = url or get_settings().database.url
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        # A fresh checkout has no ./var yet; SQLite creates the file but not its folder.
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     alembic_command.upgrade(alembic_config(url), "head")
 
 
