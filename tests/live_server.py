@@ -59,7 +59,7 @@ def running_platform(
         "SMARTNATION_DATABASE_URL": f"sqlite:///{folder / 'live.db'}",
         "SMARTNATION_WEB_BASE_URL": base_url,
         "SMARTNATION_WEB_SECRET_KEY": "live-server-test-secret",
-        "SMARTNATION_WEB_EMBEDDED_WORKER": "false",
+        "SMARTNATION_WEB_EMBEDDED_WORKER": "true",
         "COLUMNS": "200",
     }
     server = LiveServer(base_url, env)

@@ -14,7 +14,7 @@ import smartnation.core.db
 
 
 revision = '0100'
-down_revision = '0001'
+down_revision = '0400'
 branch_labels = None
 depends_on = None
 

@@ -1,5 +1,4 @@
-"""Officer and administrator pages (relying parties, roles), the public developer guide, and
-the developer SMS outbox of the local stand-in gateway."""
+"""Officer and administrator pages (relying parties, roles), and the public developer guide."""
 
 from __future__ import annotations
 
@@ -8,14 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from smartnation.core.errors import DomainError, NotFound
+from smartnation.core.errors import DomainError
 from smartnation.core.web.auth import Principal, Public, require_role
 from smartnation.core.web.csrf import verify_csrf
 from smartnation.core.web.deps import DbSession
 from smartnation.identity import clients as client_registry
 from smartnation.identity import roles as role_grants
 from smartnation.identity.api import provider_of
-from smartnation.identity.factors import LOCAL_SMS_OUTBOX
 from smartnation.identity.oidc.params import KNOWN_SCOPES
 
 router = APIRouter(prefix="/identity", include_in_schema=False)
@@ -175,11 +173,3 @@ def developers(request: Request) -> HTMLResponse:
         "developers.html",
         {"issuer": issuer, "discovery": f"{issuer}/.well-known/openid-configuration"},
     )
-
-
-@router.get("/dev/sms", response_class=HTMLResponse, dependencies=[Public])
-def dev_sms(request: Request) -> HTMLResponse:
-    """The local stand-in SMS gateway's outbox (development only)."""
-    if request.app.state.settings.environment != "development":
-        raise NotFound("Not found")
-    return _render(request, "dev_sms.html", {"messages": list(reversed(LOCAL_SMS_OUTBOX))})

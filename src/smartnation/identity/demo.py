@@ -229,7 +229,7 @@ def load_demo(database: Database, seed: int) -> list[str]:
         letter = issue_activation_letter(session, PENDING.nric)
     return [
         f"Identity: {len(PERSONAS)} demo accounts, password [bold]{PASSWORD}[/bold] "
-        "(see the README's Demo accounts). SMS codes appear at /identity/dev/sms.",
+        "(see the README's Demo accounts). SMS codes appear in the developer inbox at /dev/inbox.",
         f"Identity: activation letter for {PENDING.nric} ({PENDING.name}): code "
         f"[bold]{letter.code}[/bold] at /identity/activate",
     ]

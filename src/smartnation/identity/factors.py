@@ -10,9 +10,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -39,10 +38,11 @@ from smartnation.core.errors import (
     NotFound,
     TooManyRequests,
 )
-from smartnation.core.i18n import N_
+from smartnation.core.i18n import N_, current_language
 from smartnation.identity.accounts import find_account
 from smartnation.identity.models import Account, Factor, OtpChallenge
 from smartnation.identity.storage import DatabaseReplayGuard
+from smartnation.messaging import service as messaging
 from smartnation.registry import service as registry
 
 OTP_LIFETIME: Final = timedelta(minutes=5)
@@ -68,36 +68,55 @@ class SentOtp:
 
 
 # ---- SMS delivery -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class LocalSms:
-    to: str
-    text: str
-    sent_at: datetime
+OTP_TEMPLATE: Final = messaging.register_template(
+    messaging.NotificationTemplate(  # type: ignore[attr-defined]  # the class service takes
+        name="identity.otp",
+        texts={
+            "en": "{code} is your smartnation one-time code. It expires in 5 minutes. "
+            "Never share it.",
+            "zh": "{code} 是您的 smartnation 一次性验证码，5 分钟内有效。请勿告诉任何人。",
+            "ms": "{code} ialah kod sekali guna smartnation anda. Kod ini tamat dalam 5 minit. "
+            "Jangan kongsikannya.",
+            "ta": "{code} உங்கள் smartnation ஒருமுறைக் குறியீடு. இது 5 நிமிடங்களில் காலாவதியாகும். "
+            "இதை யாருடனும் பகிர வேண்டாம்.",
+        },
+    )
+)
+TRUST_TEMPLATE: Final = messaging.register_template(
+    messaging.NotificationTemplate(  # type: ignore[attr-defined]  # the class service takes
+        name="identity.trusted_consent",
+        texts={
+            "en": "{code} is the code to agree to receive smartnation login codes for {name}. "
+            "Give it to them only if you agree.",
+            "zh": "{code} 是同意为 {name} 接收 smartnation 登录验证码的代码。"
+            "只有在您同意时才交给对方。",
+            "ms": "{code} ialah kod untuk bersetuju menerima kod log masuk smartnation bagi "
+            "{name}. Berikan kod ini hanya jika anda bersetuju.",
+            "ta": "{code} என்பது {name} அவர்களுக்கான smartnation உள்நுழைவுக் குறியீடுகளைப் பெற "
+            "ஒப்புக்கொள்வதற்கான குறியீடு. நீங்கள் ஒப்புக்கொண்டால் மட்டுமே அதை அவர்களிடம் கொடுங்கள்.",
+        },
+    )
+)
 
 
-# The local stand-in for an SMS gateway: the last messages, shown on the developer page
-# /identity/dev/sms in development. Process-local, like the embedded demo.
-LOCAL_SMS_OUTBOX: deque[LocalSms] = deque(maxlen=200)
-
-
-def send_otp_sms(session: Session, *, to: str, code: str, purpose: str, key: str) -> None:
-    """The one place an OTP leaves the platform. Never log the code.
-
-    Until the messaging domain's `send` is available this hands the SMS to the local stand-in
-    outbox; wiring the real sender is replacing the body with one call to it.
-    """
-    del session, key  # used by the messaging service (idempotency key) once wired
-    text = _otp_text(code, purpose)
-    LOCAL_SMS_OUTBOX.append(LocalSms(to=to, text=text, sent_at=utcnow()))
-
-
-def _otp_text(code: str, purpose: str) -> str:
+def send_otp_sms(
+    session: Session, *, to: str, code: str, purpose: str, key: str, holder_name: str = ""
+) -> None:
+    """The one place an OTP leaves the platform: an SMS through the messaging domain (on a
+    development site its local stand-in shows it at /dev/inbox). Never log the code."""
     if purpose == "trust":
-        return (
-            f"{code} is the code to agree to receive smartnation login codes for someone who "
-            "asked you to be their trusted person. Give it to them only if you agree."
-        )
-    return f"{code} is your smartnation one-time code. It expires in 5 minutes. Never share it."
+        template, variables = TRUST_TEMPLATE.name, {"code": code, "name": holder_name}
+    else:
+        template, variables = OTP_TEMPLATE.name, {"code": code}
+    messaging.send(
+        session,
+        channel="sms",
+        to=to,
+        template=template,
+        variables=variables,
+        language=current_language.get(),
+        idempotency_key=key,
+    )
 
 
 def mask_phone(phone: str) -> str:
@@ -215,7 +234,17 @@ def _send_code(
     )
     session.add(challenge)
     session.flush()
-    send_otp_sms(session, to=phone, code=code, purpose=purpose, key=f"otp-{challenge.id}")
+    holder = (
+        registry.get_resident_by_id(session, account.resident_id).name if purpose == "trust" else ""
+    )
+    send_otp_sms(
+        session,
+        to=phone,
+        code=code,
+        purpose=purpose,
+        key=f"identity-otp-{challenge.id}",
+        holder_name=holder,
+    )
     audit.record(
         session,
         "identity.otp.sent",

@@ -24,13 +24,12 @@ from smartnation.identity.accounts import (
 )
 from smartnation.identity.clients import list_clients, register_client
 from smartnation.identity.consents import consents_of, grant_consent, revoke_consent
-from smartnation.identity.factors import LOCAL_SMS_OUTBOX, send_otp_sms
+from smartnation.identity.factors import send_otp_sms
 from smartnation.identity.models import Account
 from smartnation.identity.roles import ROLES, grant_role, list_grants, revoke_role, roles_of
 from smartnation.identity.storage import purge_expired, rotate_keys
 
 __all__ = [
-    "LOCAL_SMS_OUTBOX",
     "ROLES",
     "ActivationLetter",
     "PersonSummary",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urljoin
 
 import httpx
@@ -16,13 +17,21 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def latest_sms_code(http: httpx.Client, base_url: str, phone: str) -> str:
-    """The newest code sent to ``phone``, read from the developer SMS outbox page."""
-    page = http.get(f"{base_url}/identity/dev/sms").text
-    rows = re.findall(r'<td class="sms-to">([^<]+)</td><td class="sms-text">(\d{6}) ', page)
-    codes = [code for to, code in rows if to == phone]
-    assert codes, f"no SMS to {phone}"
-    return codes[0]
+def sms_codes(http: httpx.Client, base_url: str, phone: str) -> list[str]:
+    """Codes sent to ``phone``, newest first, from the messaging developer inbox."""
+    page = http.get(f"{base_url}/dev/inbox", params={"to": phone}).text
+    return re.findall(r'data-testid="message-body">(\d{6}) ', page)
+
+
+def new_sms_code(http: httpx.Client, base_url: str, phone: str, seen: int) -> str:
+    """Wait for the message delivered after ``seen`` earlier ones (delivery is a background job)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        codes = sms_codes(http, base_url, phone)
+        if len(codes) > seen:
+            return codes[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no new SMS to {phone}")
 
 
 def login(
@@ -55,11 +64,12 @@ def login(
     ]
     forms = re.findall(r'value="(\d+)">\s*<button[^>]*>\s*([^<]+)', choice.text)
     factor_id = next(fid for fid, label in forms if wanted in label)
+    seen = len(sms_codes(http, base_url, phone)) if phone else 0
     response = http.post(
         f"{base_url}/id/auth/factor", data={"csrf_token": token, "factor_id": factor_id}
     )
     assert response.status_code == 303, response.text[:2000]
-    code = totp_code if factor == "totp" else latest_sms_code(http, base_url, phone or "")
+    code = totp_code if factor == "totp" else new_sms_code(http, base_url, phone or "", seen)
     response = http.post(f"{base_url}/id/auth/verify", data={"csrf_token": token, "code": code})
     assert response.status_code == 303, response.text[:2000]
     location = response.headers["location"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from live_server import LiveServer, running_platform
 
 from .page_login import login
