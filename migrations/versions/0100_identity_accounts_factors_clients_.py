@@ -12,7 +12,6 @@ from alembic import op
 
 import smartnation.core.db
 
-
 revision = "0100"
 down_revision = "0400"
 branch_labels = None
@@ -282,7 +281,7 @@ def upgrade() -> None:
         ),
         sa.Column("factor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("purpose", sa.String(length=20), nullable=False),
-        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("code_hash", sa.String(length=100), nullable=False),
         sa.Column("phone", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("created_at", smartnation.core.db.UTCDateTime(timezone=True), nullable=False),

@@ -317,16 +317,8 @@ def _after_factors(
         return _see("/identity/reset/password")
     if flow == "platform":
         accounts.record_login(session, account, state["amr"], "smartnation")
-        resident = registry.get_resident_by_id(session, account.resident_id)
-        principal = Principal(
-            kind="person",
-            id=account.nric,
-            name=resident.name,
-            roles=roles_of(session, account.id),
-            attributes={"sub": str(account.sub), "amr": state["amr"]},
-        )
+        _sign_in(request, session, account, state["amr"])
         request.session.pop(STATE_KEY, None)
-        request.session[PRINCIPAL_SESSION_KEY] = principal.to_session()
         return _see(state.get("next") or "/")
     client = client_registry.find_client(session, state["request"]["client_id"])
     if client is not None and client.kind == "corppass" and not state.get("entity_uen"):
@@ -335,6 +327,19 @@ def _after_factors(
     if oidc_provider.requested_items(auth_request) and not state.get("consent_id"):
         return _see("/id/auth/consent")
     return _finish(request, session, state, account)
+
+
+def _sign_in(request: Request, session: Any, account: Account, amr: list[str]) -> None:
+    """The person is now also logged in to the platform's own pages (single sign-on)."""
+    resident = registry.get_resident_by_id(session, account.resident_id)
+    principal = Principal(
+        kind="person",
+        id=account.nric,
+        name=resident.name,
+        roles=roles_of(session, account.id),
+        attributes={"sub": str(account.sub), "amr": amr},
+    )
+    request.session[PRINCIPAL_SESSION_KEY] = principal.to_session()
 
 
 def _finish(request: Request, session: Any, state: dict[str, Any], account: Account) -> Response:
@@ -349,6 +354,7 @@ def _finish(request: Request, session: Any, state: dict[str, Any], account: Acco
         entity_uen=state.get("entity_uen"),
         entity_role=state.get("entity_role"),
     )
+    _sign_in(request, session, account, state["amr"])
     request.session.pop(STATE_KEY, None)
     return _see(url)
 

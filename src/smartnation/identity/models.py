@@ -73,7 +73,7 @@ class OtpChallenge(Base):
         ForeignKey("identity_factor.id", ondelete="CASCADE")
     )
     purpose: Mapped[str] = mapped_column(String(20))  # login, reset, trust
-    code_hash: Mapped[str] = mapped_column(String(64))
+    code_hash: Mapped[str] = mapped_column(String(100))  # salt$sha256
     phone: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
