@@ -187,3 +187,15 @@ def test_every_form_post_checks_csrf(app: FastAPI):
         and verify_csrf not in _calls(r)
     ]
     assert missing == []
+
+
+def test_keys_are_created_on_first_use_and_rotate_with_overlap(session):
+    from smartnation.identity.storage import load_keyring, rotate_keys
+
+    first = load_keyring(session)
+    assert {k.state for k in first.keys} == {"current", "next"}
+    rotated = rotate_keys(session)
+    assert rotated.current.kid == next(k.kid for k in first.keys if k.state == "next")
+    assert rotated.by_kid(first.current.kid).state == "previous"  # still verifies old tokens
+    assert load_keyring(session).current.kid == rotated.current.kid
+    assert len(load_keyring(session).jwks()["keys"]) == 3

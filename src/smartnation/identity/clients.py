@@ -29,6 +29,8 @@ KINDS: Final = ("singpass", "corppass")
 JWKS_CACHE_SECONDS: Final = 300
 _jwks_cache: dict[str, tuple[float, ClientKeys]] = {}
 _jwks_lock = threading.Lock()
+# Validated registered JWKS by (client_id, canonical JSON): a changed JWKS is a new entry.
+_registered_cache: dict[tuple[str, str], ClientKeys] = {}
 
 
 def _problem(field: str, message: str) -> InvalidInput:
@@ -151,7 +153,16 @@ def _fetch(url: str) -> bytes:
 def client_keys(client: Client, *, allow_http_localhost: bool) -> ClientKeys:
     """The client's validated keys: its registered JWKS, or its JWKS URL (cached 5 minutes)."""
     if client.jwks is not None:
-        return validate_client_jwks(client.jwks)
+        fingerprint = (client.client_id, json.dumps(client.jwks, sort_keys=True))
+        with _jwks_lock:
+            known = _registered_cache.get(fingerprint)
+        if known is None:
+            known = validate_client_jwks(client.jwks)
+            with _jwks_lock:
+                if len(_registered_cache) > 1000:
+                    _registered_cache.clear()
+                _registered_cache[fingerprint] = known
+        return known
     uri = client.jwks_uri or ""
     with _jwks_lock:
         cached = _jwks_cache.get(uri)

@@ -73,11 +73,27 @@ def _ring_from_rows(rows: list[SigningKey]) -> ProviderKeyring:
     )
 
 
+# Parsed rings by their (kid, state) pairs: parsing private keys costs more than the query.
+_RING_CACHE: dict[frozenset[tuple[str, str]], ProviderKeyring] = {}
+
+
 def load_keyring(session: Session) -> ProviderKeyring:
     """The provider's key ring; a fresh one is created and stored on first use."""
-    rows = list(session.scalars(select(SigningKey).where(SigningKey.retired.is_(False))))
-    if rows:
-        return _ring_from_rows(rows)
+    states = frozenset(
+        (kid, state)
+        for kid, state in session.execute(
+            select(SigningKey.kid, SigningKey.state).where(SigningKey.retired.is_(False))
+        )
+    )
+    if states:
+        cached = _RING_CACHE.get(states)
+        if cached is not None:
+            return cached
+        rows = list(session.scalars(select(SigningKey).where(SigningKey.retired.is_(False))))
+        ring = _ring_from_rows(rows)
+        _RING_CACHE.clear()
+        _RING_CACHE[states] = ring
+        return ring
     ring = ProviderKeyring.generate()
     _store_ring(session, ring)
     audit.record(
