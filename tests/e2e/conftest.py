@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
+from live_server import LiveServer as PlatformServer
+from live_server import running_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -197,3 +199,10 @@ def assert_accessible(page: Any, what: str) -> None:
 def check_accessibility() -> Any:
     """`check_accessibility(page, "what")`: fails listing axe-core's WCAG 2.x A/AA violations."""
     return assert_accessible
+
+
+@pytest.fixture(scope="session")
+def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformServer]:
+    """The demo nation served on `localhost` (a host name, so passkeys have a valid RP ID)."""
+    with running_platform(tmp_path_factory.mktemp("e2e"), host="localhost") as server:
+        yield server
