@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -77,7 +77,7 @@ def _doses(session: Session, resident_id: int) -> list[Dose]:
     )
 
 
-def _check_second_dose(doses: list[Dose], centre: Centre) -> None:
+def _check_second_dose(doses: list[Dose], centre: Centre, today: date) -> None:
     """A second dose: same vaccine as the first, today within the vaccine's window."""
     first = doses[0]
     if first.vaccine_code != centre.vaccine_code:
@@ -88,7 +88,7 @@ def _check_second_dose(doses: list[Dose], centre: Centre) -> None:
     start, end = catalogue.vaccine(first.vaccine_code).second_dose_window(
         first.given_at.astimezone(SINGAPORE).date()
     )
-    if not start <= today_in_singapore() <= end:
+    if not start <= today <= end:
         raise Conflict(
             N_("Today is outside the allowed period for the second dose."),
             code="outside_window",
@@ -121,13 +121,20 @@ def _view(session: Session, checkin: CheckIn, name: str, nric: str) -> CheckInVi
 
 
 def check_in(
-    session: Session, centre_code: str, *, qr: str | None = None, nric: str | None = None
+    session: Session,
+    centre_code: str,
+    *,
+    qr: str | None = None,
+    nric: str | None = None,
+    today: date | None = None,
 ) -> CheckInView:
     """Check a person in by their booking's QR code or their NRIC/FIN (or both, which must agree).
 
     Identity, centre, the day of the appointment, the dose number and the vaccine are all checked.
-    Checking the same person in twice for a dose returns the first check-in.
+    Checking the same person in twice for a dose returns the first check-in. `today` is the
+    Singapore date of the check-in (the current one unless given).
     """
+    today = today or today_in_singapore()
     centre = get_centre(session, centre_code)
     qr = (qr or "").strip()
     if not qr and not (nric or "").strip():
@@ -179,14 +186,14 @@ def check_in(
         return _view(session, existing, registration.name, registration.nric)
     slot_id = booking.first_slot_id if dose_number == 1 else booking.second_slot_id
     day = session.scalar(select(Slot.day).where(Slot.id == slot_id))
-    if day != today_in_singapore():
+    if day != today:
         raise Conflict(
             N_("The appointment for this dose is on another day."),
             code="wrong_day",
             appointment_day=day.isoformat() if day else None,
         )
     if dose_number == 2:
-        _check_second_dose(doses, centre)
+        _check_second_dose(doses, centre, today)
     checkin = CheckIn(
         resident_id=booking.resident_id,
         centre_id=centre.id,
@@ -252,7 +259,7 @@ def walk_in(
     if len(doses) >= 2:
         raise Conflict(N_("Both doses have already been given."), code="complete")
     if doses:
-        _check_second_dose(doses, centre)
+        _check_second_dose(doses, centre, today_in_singapore())
     dose_number = len(doses) + 1
     existing = session.scalar(
         select(CheckIn).where(
