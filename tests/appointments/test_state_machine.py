@@ -192,8 +192,8 @@ def test_booking_state_machine(database_url: str) -> None:
         run_state_machine_as_test(
             Bookings,
             settings=settings(
-                max_examples=12,
-                stateful_step_count=25,
+                max_examples=8,
+                stateful_step_count=20,
                 deadline=None,
                 suppress_health_check=list(HealthCheck),
             ),
