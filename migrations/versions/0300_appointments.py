@@ -1,8 +1,8 @@
 """appointments
 
 Revision ID: 0300
-Revises: 0001
-Create Date: 2026-11-26 21:33:10.238488
+Revises: 0400
+Create Date: 2026-11-26 21:59:13.686334
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import smartnation.core.db
 
 revision = "0300"
-down_revision = "0001"
+down_revision = "0400"
 branch_labels = None
 depends_on = None
 
@@ -47,26 +47,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_appointments_cohort")),
         sa.UniqueConstraint("code", name=op.f("uq_appointments_cohort_code")),
     )
-    op.create_table(
-        "appointments_sms",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("to", sa.String(length=16), nullable=False),
-        sa.Column("template", sa.String(length=60), nullable=False),
-        sa.Column("language", sa.String(length=2), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("idempotency_key", sa.String(length=120), nullable=False),
-        sa.Column("created_at", smartnation.core.db.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_appointments_sms")),
-        sa.UniqueConstraint("idempotency_key", name=op.f("uq_appointments_sms_idempotency_key")),
-    )
-    with op.batch_alter_table("appointments_sms", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_appointments_sms_to"), ["to"], unique=False)
-
     op.create_table(
         "appointments_centre",
         sa.Column(
@@ -451,10 +431,6 @@ def downgrade() -> None:
 
     op.drop_table("appointments_invitation")
     op.drop_table("appointments_centre")
-    with op.batch_alter_table("appointments_sms", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_appointments_sms_to"))
-
-    op.drop_table("appointments_sms")
     op.drop_table("appointments_cohort")
     op.drop_table("appointments_code_attempt")
     # ### end Alembic commands ###

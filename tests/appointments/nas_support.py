@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from smartnation.appointments import service
 from smartnation.core.clock import age_on, today_in_singapore
 from smartnation.core.db import Database
+from smartnation.core.errors import InvalidInput
+from smartnation.core.validators import parse_phone
+from smartnation.messaging.models import Message
 from smartnation.registry import service as registry
 from smartnation.registry.loader import load_population
 from smartnation.registry.models import Resident
@@ -67,15 +70,22 @@ def people(database: Database, count: int = 120, seed: int = 7) -> None:
     load_population(database, count, seed=seed)
 
 
+def has_sms_number(mobile: str | None) -> bool:
+    try:
+        return bool(mobile) and bool(parse_phone(mobile or "", mobile_only=True))
+    except InvalidInput:
+        return False
+
+
 def resident_aged(session: Session, low: int, high: int, *, skip: int = 0) -> Resident:
-    """A resident whose age today is within [low, high] and who has a mobile number."""
+    """A resident whose age today is within [low, high] and who has a mobile number for SMS."""
     today = today_in_singapore()
     found = [
         resident
         for resident in session.scalars(
             sa.select(Resident).where(Resident.mobile.is_not(None)).order_by(Resident.id)
         )
-        if low <= age_on(resident.date_of_birth, today) <= high
+        if low <= age_on(resident.date_of_birth, today) <= high and has_sms_number(resident.mobile)
     ]
     if len(found) <= skip:
         raise LookupError(f"no resident aged {low}-{high} (#{skip})")
@@ -109,3 +119,11 @@ def first_slot(session: Session, centre: str, offset: int = 1, index: int = 0) -
 
 def resident_id(session: Session, nric: str) -> int:
     return registry.get_resident(session, nric).id
+
+
+def sms_to(session: Session, mobile: str, template: str | None = None) -> list[Message]:
+    """SMS queued for a number, newest first."""
+    query = sa.select(Message).where(Message.recipient == mobile, Message.channel == "sms")
+    if template:
+        query = query.where(Message.template == f"appointments.{template}")
+    return list(session.scalars(query.order_by(Message.id.desc())))

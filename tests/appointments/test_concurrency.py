@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from nas_support import NO, make_centres, open_everyone, people
+from nas_support import NO, has_sms_number, make_centres, open_everyone, people
 
 from smartnation.appointments import service
 from smartnation.appointments.models import Booking, Registration, Slot
@@ -46,15 +46,16 @@ def _prepare(database: Database, population: int, capacity: int) -> list[tuple[i
     with database.transaction() as session:
         make_centres(session, capacity=capacity, days=30, slots_per_day=2)
         open_everyone(session)
-        adults = session.scalars(
+        adults = session.execute(
             sa.text(
-                "SELECT nric FROM registry_resident WHERE mobile IS NOT NULL "
+                "SELECT nric, mobile FROM registry_resident WHERE mobile IS NOT NULL "
                 "AND date_of_birth < :cutoff ORDER BY id"
             ),
             {"cutoff": "2006-01-01"},
         ).all()
-        for nric in adults:
-            service.register_interest(session, nric=nric, answers=NO)
+        for nric, mobile in adults:
+            if has_sms_number(mobile):
+                service.register_interest(session, nric=nric, answers=NO)
         sent = service.invite_cohort(session, "all")
         return [(s.resident_id, s.invitation_id) for s in sent]
 

@@ -10,7 +10,16 @@ import pytest
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.testclient import TestClient
-from nas_support import NO, first_slot, invite, make_centres, open_everyone, people, resident_aged
+from nas_support import (
+    NO,
+    first_slot,
+    invite,
+    make_centres,
+    open_everyone,
+    people,
+    resident_aged,
+    sms_to,
+)
 
 from smartnation.appointments import service
 from smartnation.appointments.models import Booking, Centre, Dose, Slot
@@ -149,7 +158,8 @@ def test_community_staff_register_and_book_for_a_senior(
         ).one()
         assert event.actor == "person:staff-1"
         assert event.on_behalf_of == senior.nric
-        sms = service.inbox(session, service.registration_by_nric(session, senior.nric).mobile)
+        mobile = service.registration_by_nric(session, senior.nric).mobile
+        sms = sms_to(session, mobile, "confirmation")
         assert sms[0].language == "zh" and "已预约" in sms[0].body
 
 

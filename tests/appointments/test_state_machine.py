@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
-from nas_support import NO, make_centres, open_everyone, people
+from nas_support import NO, has_sms_number, make_centres, open_everyone, people
 
 from smartnation.appointments import service
 from smartnation.appointments.models import Booking, Dose, Slot
@@ -36,13 +36,13 @@ def test_booking_state_machine(database_url: str) -> None:
             with self.database.transaction() as session:
                 make_centres(session, capacity=2, days=32, slots_per_day=2)
                 open_everyone(session)
-                nrics = session.scalars(
+                rows = session.execute(
                     sa.text(
-                        "SELECT nric FROM registry_resident WHERE mobile IS NOT NULL "
-                        "AND date_of_birth < '2000-01-01' ORDER BY id LIMIT :n"
-                    ),
-                    {"n": PEOPLE},
+                        "SELECT nric, mobile FROM registry_resident WHERE mobile IS NOT NULL "
+                        "AND date_of_birth < '2000-01-01' ORDER BY id"
+                    )
                 ).all()
+                nrics = [nric for nric, mobile in rows if has_sms_number(mobile)][:PEOPLE]
                 self.residents = []
                 for nric in nrics:
                     registration = service.register_interest(session, nric=nric, answers=NO)

@@ -19,9 +19,23 @@ PACKAGES = sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").exists())
 def _extract(package: str, tmp_path: Path) -> set[str]:
     out = tmp_path / f"{package}.pot"
     subprocess.run(
-        [str(Path(sys.executable).with_name("pybabel")), "extract", "-F", "babel.cfg",
-         "-k", "_", "-k", "N_", "--no-location", "-o", str(out), str(SRC / package)],
-        check=True, capture_output=True, cwd=ROOT,
+        [
+            str(Path(sys.executable).with_name("pybabel")),
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "_",
+            "-k",
+            "N_",
+            "--no-location",
+            "-o",
+            str(out),
+            str(SRC / package),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
     )
     with out.open("rb") as handle:
         return {str(m.id) for m in read_po(handle) if m.id}
@@ -38,7 +52,9 @@ def test_catalogues_hold_every_message_translated(package: str, tmp_path: Path) 
         with po_file.open("rb") as handle:
             catalogue = {str(m.id): m.string for m in read_po(handle) if m.id}
         missing = sorted(m for m in messages if not catalogue.get(m))
-        assert missing == [], f"{package} [{language}] untranslated (run `make messages`): {missing}"
+        assert missing == [], (
+            f"{package} [{language}] untranslated (run `make messages`): {missing}"
+        )
 
 
 def test_language_negotiation() -> None:

@@ -95,12 +95,17 @@ def register_interest(
     """
     resident = registry.get_resident(session, parse_nric(nric))
     outcome = catalogue.screen(answers)
-    # A number typed in is checked; the registry's own record is trusted as it stands.
-    number = parse_phone(mobile, "mobile", mobile_only=True) if mobile else resident.mobile
+    number = mobile or resident.mobile
     if not number:
         raise InvalidInput(
             FieldProblem("mobile", N_("A mobile number is needed to receive SMS."), "required")
         )
+    try:
+        number = parse_phone(number, "mobile", mobile_only=True)
+    except InvalidInput:
+        raise InvalidInput(
+            FieldProblem("mobile", N_("Enter a mobile number that can receive SMS."), "invalid")
+        ) from None
     if occupation is not None and occupation not in OCCUPATIONS:
         raise InvalidInput(FieldProblem("occupation", N_("Choose an occupation."), "unknown"))
     registration = session.scalar(

@@ -1,5 +1,5 @@
 """Appointment tables: centres, deliveries and slots (supply); registrations, cohorts and
-invitations (demand); bookings; check-ins and doses given (on site); SMS sent (stand-in outbox).
+invitations (demand); bookings; check-ins and doses given (on site).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    Text,
     Time,
     UniqueConstraint,
     text,
@@ -229,17 +228,3 @@ class CodeAttempt(Base):
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class SmsMessage(Base):
-    """An SMS handed to the sender; the local stand-in inbox until messaging is wired in."""
-
-    __tablename__ = "appointments_sms"
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    to: Mapped[str] = mapped_column(String(16), index=True)
-    template: Mapped[str] = mapped_column(String(60))
-    language: Mapped[str] = mapped_column(String(2))
-    body: Mapped[str] = mapped_column(Text)
-    idempotency_key: Mapped[str] = mapped_column(String(120), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,20 +1,19 @@
 """SMS to people: acknowledgements, invitations, confirmations and reminders.
 
-Every message goes through `send_sms`, the one place that hands text to a channel. Until the
-messaging domain provides `smartnation.messaging.service.send`, messages land in the local stand-in
-inbox (`appointments_sms`); the idempotency key makes a message sent twice arrive once.
+Every message goes through `send_sms`, which hands it to the messaging domain
+(`smartnation.messaging.service.send`): queued in the caller's transaction, delivered by a job
+after it commits, never twice for one idempotency key. The texts are this package's page text
+(translated in its catalogues), registered with messaging as notification templates.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from smartnation.appointments.models import SmsMessage
-from smartnation.core.clock import utcnow
-from smartnation.core.i18n import DEFAULT_LANGUAGE, LANGUAGE_CODES, N_, translations
+from smartnation.core.i18n import LANGUAGE_CODES, N_, translations
+from smartnation.messaging import service as messaging
 
 TEMPLATES: dict[str, str] = {
     "registered": N_(
@@ -36,10 +35,19 @@ TEMPLATES: dict[str, str] = {
 }
 
 
-def render(template: str, variables: dict[str, Any], language: str) -> str:
-    """The text of a message in a language (English when the language is not offered)."""
-    language = language if language in LANGUAGE_CODES else DEFAULT_LANGUAGE
-    return translations(language).gettext(TEMPLATES[template]).format(**variables)
+def template_name(template: str) -> str:
+    return f"appointments.{template}"
+
+
+def register_templates() -> None:
+    """Give messaging our texts in all four languages, from our catalogues."""
+    for name, text in TEMPLATES.items():
+        messaging.register_template(
+            messaging.NotificationTemplate(  # type: ignore[attr-defined]
+                name=template_name(name),
+                texts={code: translations(code).gettext(text) for code in sorted(LANGUAGE_CODES)},
+            )
+        )
 
 
 def send_sms(
@@ -52,24 +60,15 @@ def send_sms(
     idempotency_key: str,
 ) -> None:
     """Send an SMS in the caller's transaction; a repeated idempotency key sends nothing."""
-    if session.scalar(select(SmsMessage.id).where(SmsMessage.idempotency_key == idempotency_key)):
-        return
-    session.add(
-        SmsMessage(
-            to=to,
-            template=template,
-            language=language,
-            body=render(template, variables, language),
-            idempotency_key=idempotency_key,
-            created_at=utcnow(),
-        )
+    messaging.send(
+        session,
+        channel="sms",
+        to=to,
+        template=template_name(template),
+        variables={key: str(value) for key, value in variables.items()},
+        language=language if language in LANGUAGE_CODES else "en",
+        idempotency_key=idempotency_key,
     )
 
 
-def inbox(session: Session, to: str) -> list[SmsMessage]:
-    """Messages sent to a number, newest first (the local stand-in inbox)."""
-    return list(
-        session.scalars(
-            select(SmsMessage).where(SmsMessage.to == to).order_by(SmsMessage.id.desc())
-        )
-    )
+register_templates()

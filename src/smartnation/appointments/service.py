@@ -40,7 +40,6 @@ from smartnation.appointments.demand import (
     register_interest,
     registration_by_nric,
 )
-from smartnation.appointments.notify import inbox
 from smartnation.appointments.onsite import (
     CheckInView,
     Observed,
@@ -88,7 +87,6 @@ __all__ = [
     "get_centre",
     "get_cohort",
     "get_registration",
-    "inbox",
     "invite_cohort",
     "list_centres",
     "list_cohorts",

@@ -1,0 +1,262 @@
+"""A local WhatsApp Business Cloud API: `POST /{version}/{phone-number-id}/messages`.
+
+Replies as the Graph API does: `200 {"messaging_product", "contacts", "messages": [{"id"}]}`,
+or an error object `{"error": {"message", "type", "code", "error_data": {"details"},
+"fbtrace_id"}}` with the HTTP status Meta documents for that code (throughput errors such as
+130429 come back as 400, not 429). It can also build the signed status webhooks Meta would
+POST back for the messages it accepted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from smartnation.messaging.channels.fakes.common import FakeProvider
+from smartnation.messaging.channels.fakes.server import cli_arguments, serve_foreground
+from smartnation.messaging.channels.whatsapp import sign_payload
+
+
+def graph_error(
+    code: int,
+    message: str,
+    details: str,
+    *,
+    status_code: int = 400,
+    error_type: str = "OAuthException",
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {
+        "error": {
+            "message": message,
+            "type": error_type,
+            "code": code,
+            "error_data": {"messaging_product": "whatsapp", "details": details},
+            "fbtrace_id": secrets.token_urlsafe(16),
+        }
+    }
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+@dataclass
+class FakeWhatsApp(FakeProvider):
+    access_token: str = "test-access-token"  # noqa: S105  (the fake's own test credential)
+    phone_number_id: str = "106540352242922"
+    waba_id: str = "102290129340398"
+    display_phone_number: str = "6580000000"
+    app_secret: str = "test-app-secret"  # noqa: S105  (the fake's own test credential)
+    # Like a test number: only these may receive (131030 for others). None: anyone.
+    allowed_recipients: set[str] | None = None
+    # Numbers not on WhatsApp (131026).
+    undeliverable: set[str] = field(default_factory=set)
+    # Approved templates: name -> {language code: number of body parameters}. None: any.
+    templates: dict[str, dict[str, int]] | None = None
+    # wamid -> (recipient, biz_opaque_callback_data), for building status webhooks.
+    sent: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    _ids: itertools.count[int] = field(default_factory=itertools.count, init=False, repr=False)
+
+    def app(self) -> Starlette:
+        return Starlette(
+            routes=[Route("/{version}/{phone_id}/messages", self._send, methods=["POST"])]
+        )
+
+    # One early answer per provider error, in the order the provider checks them.
+    async def _send(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.access_token}":
+            return graph_error(
+                190,
+                "Invalid OAuth access token - Cannot parse access token",
+                "Invalid OAuth access token",
+                status_code=401,
+            )
+        if request.path_params["phone_id"] != self.phone_number_id:
+            return graph_error(
+                100,
+                f"Unsupported post request. Object with ID '{request.path_params['phone_id']}' "
+                "does not exist, cannot be loaded due to missing permissions, or does not "
+                "support this operation.",
+                "Unknown phone number id",
+                error_type="GraphMethodException",
+            )
+        try:
+            payload = json.loads(await request.body())
+        except ValueError:
+            return graph_error(100, "(#100) Invalid parameter", "Request body is not JSON")
+        problem = self._validate(payload)
+        if problem is not None:
+            return problem
+        recipient = payload["to"]
+        scripted = await self.scripted(recipient)
+        if scripted is not None:
+            return scripted
+        if recipient in self.server_errors:
+            return graph_error(
+                131000, "(#131000) Something went wrong", "Something went wrong", status_code=500
+            )
+        if self.over_rate(recipient):
+            return graph_error(
+                130429,
+                "(#130429) Rate limit hit",
+                "Cloud API message throughput has been reached.",
+                headers=self.retry_headers(),
+            )
+        if self.allowed_recipients is not None and recipient not in self.allowed_recipients:
+            return graph_error(
+                131030,
+                "(#131030) Recipient phone number not in allowed list",
+                "Recipient phone number not in allowed list: Add recipient phone number to "
+                "recipient list and try again.",
+            )
+        if recipient in self.undeliverable:
+            return graph_error(
+                131026,
+                "(#131026) Message Undeliverable.",
+                "Message Undeliverable.",
+            )
+        wamid = f"wamid.{next(self._ids):020d}{secrets.token_hex(6)}"
+        self.keep(payload)
+        if self.record:
+            self.sent[wamid] = (recipient, payload.get("biz_opaque_callback_data"))
+        return JSONResponse(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": recipient, "wa_id": recipient.lstrip("+")}],
+                "messages": [{"id": wamid, "message_status": "accepted"}],
+            }
+        )
+
+    # One early answer per provider error, in the order the provider checks them.
+    def _validate(self, payload: Any) -> Response | None:
+        if not isinstance(payload, dict) or payload.get("messaging_product") != "whatsapp":
+            return graph_error(
+                100,
+                "(#100) The parameter messaging_product is required.",
+                "messaging_product must be whatsapp",
+            )
+        if not payload.get("to"):
+            return graph_error(100, "(#100) The parameter to is required.", "to is required")
+        kind = payload.get("type", "text")
+        if kind == "text":
+            if not (payload.get("text") or {}).get("body"):
+                return graph_error(
+                    100, "(#100) The parameter text['body'] is required.", "text body required"
+                )
+            return None
+        if kind != "template":
+            return graph_error(100, "(#100) Invalid parameter", f"unsupported type {kind}")
+        template = payload.get("template") or {}
+        name = template.get("name")
+        language = (template.get("language") or {}).get("code")
+        if not name or not language:
+            return graph_error(
+                100,
+                "(#100) The parameter template['name'] is required.",
+                "template name and language code are required",
+            )
+        if self.templates is None:
+            return None
+        languages = self.templates.get(name, {})
+        if language not in languages:
+            return graph_error(
+                132001,
+                "(#132001) Template name does not exist in the translation",
+                f"template name ({name}) does not exist in {language}",
+            )
+        given = sum(
+            len(component.get("parameters", []))
+            for component in template.get("components", [])
+            if component.get("type") == "body"
+        )
+        if given != languages[language]:
+            return graph_error(
+                132000,
+                "(#132000) Number of parameters does not match the expected number of params",
+                f"body: number of localizable_params ({given}) does not match the expected "
+                f"number of params ({languages[language]})",
+            )
+        return None
+
+    def status_webhook(
+        self,
+        wamid: str,
+        status: str,
+        *,
+        timestamp: int | None = None,
+        error_code: int | None = None,
+        error_title: str | None = None,
+    ) -> bytes:
+        """The raw body Meta would POST to report `status` for a message this fake accepted."""
+        recipient, opaque = self.sent[wamid]
+        report: dict[str, Any] = {
+            "id": wamid,
+            "status": status,
+            "timestamp": str(timestamp if timestamp is not None else int(time.time())),
+            "recipient_id": recipient.lstrip("+"),
+        }
+        if opaque is not None:
+            report["biz_opaque_callback_data"] = opaque
+        if status in ("sent", "delivered", "read"):
+            report["pricing"] = {"billable": True, "pricing_model": "PMP", "category": "utility"}
+        if error_code is not None:
+            report["errors"] = [
+                {
+                    "code": error_code,
+                    "title": error_title or "Message failed",
+                    "message": error_title or "Message failed",
+                    "error_data": {"details": error_title or "Message failed"},
+                }
+            ]
+        body = {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": self.waba_id,
+                    "changes": [
+                        {
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": self.display_phone_number,
+                                    "phone_number_id": self.phone_number_id,
+                                },
+                                "statuses": [report],
+                            },
+                            "field": "messages",
+                        }
+                    ],
+                }
+            ],
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def signed_status_webhook(self, wamid: str, status: str, **kwargs: Any) -> tuple[bytes, str]:
+        """The body and its `X-Hub-Signature-256` header value."""
+        body = self.status_webhook(wamid, status, **kwargs)
+        return body, sign_payload(self.app_secret, body)
+
+
+def main() -> None:
+    parser = cli_arguments("A local WhatsApp Cloud API stand-in.")
+    parser.add_argument("--access-token", default="test-access-token")
+    parser.add_argument("--phone-number-id", default="106540352242922")
+    args = parser.parse_args()
+    fake = FakeWhatsApp(
+        rate_per_second=args.rate,
+        record=False,
+        access_token=args.access_token,
+        phone_number_id=args.phone_number_id,
+    )
+    serve_foreground(fake.app(), args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()
