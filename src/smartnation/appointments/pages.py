@@ -18,7 +18,7 @@ from smartnation.appointments import dashboard, guard, service
 from smartnation.appointments.models import Centre, Invitation
 from smartnation.appointments.waiting import waiting_room
 from smartnation.appointments.webdeps import CodeFailures, client_address
-from smartnation.core.clock import age_on, today_in_singapore
+from smartnation.core.clock import age_on, today_in_singapore, utcnow
 from smartnation.core.errors import DomainError, FieldProblem, InvalidInput, NotAllowed
 from smartnation.core.i18n import N_, current_language, gettext_
 from smartnation.core.validators import is_valid_nric
@@ -192,7 +192,7 @@ def _slot_context(
     session: Session, centre_code: str, day: date | None, resident_id: int
 ) -> dict[str, Any]:
     centre = service.get_centre(session, centre_code)
-    days = service.open_days(session, centre.id, today_in_singapore() + timedelta(days=1))
+    days = service.open_days(session, centre.id, today_in_singapore())
     chosen = day if day in days else (days[0] if days else None)
     slots = service.availability(session, centre.id, chosen) if chosen else []
     registration = service.get_registration(session, resident_id)
@@ -203,7 +203,7 @@ def _slot_context(
         "vaccine": vaccine,
         "days": days,
         "day": chosen,
-        "slots": [slot for slot in slots if slot.free],
+        "slots": [slot for slot in slots if slot.free and slot.starts_at > utcnow()],
         "second_day": chosen + timedelta(days=vaccine.second_dose_days) if chosen else None,
         "needs_consent": age < vaccine.consent_below_age,
         "idempotency_key": uuid.uuid4().hex,

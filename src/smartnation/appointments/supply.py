@@ -196,10 +196,15 @@ def availability(session: Session, centre_id: int, day: date) -> list[SlotView]:
 
 
 def open_days(session: Session, centre_id: int, from_day: date, limit: int = 14) -> list[date]:
-    """The next days on which a centre has free places."""
+    """The next days on which a centre has free places at times still to come."""
     rows = session.scalars(
         select(Slot.day)
-        .where(Slot.centre_id == centre_id, Slot.day >= from_day, Slot.booked < Slot.capacity)
+        .where(
+            Slot.centre_id == centre_id,
+            Slot.day >= from_day,
+            Slot.starts_at > utcnow(),
+            Slot.booked < Slot.capacity,
+        )
         .group_by(Slot.day)
         .order_by(Slot.day)
         .limit(limit)
