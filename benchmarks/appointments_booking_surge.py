@@ -219,9 +219,9 @@ def serve(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(f"/tmp/nas_bench_server_{port}.log", "wb"),  # noqa: SIM115 - lives with the server
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

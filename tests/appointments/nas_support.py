@@ -19,7 +19,7 @@ from smartnation.registry.loader import load_population
 from smartnation.registry.models import Resident
 
 NO = {question.code: False for question in service.questions()}
-DAYS = 40  # slots released from tomorrow for this many days: room for both doses
+DAYS = 36  # slots released from tomorrow for this many days: room for both doses
 
 
 @dataclass(frozen=True)
