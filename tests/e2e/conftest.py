@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
+from e2e_support import SECRET
+
 from live_server import LiveServer as PlatformServer
 from live_server import running_platform
+from smartnation.cli import upgrade_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -206,3 +210,56 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformServ
     """The demo nation served on `localhost` (a host name, so passkeys have a valid RP ID)."""
     with running_platform(tmp_path_factory.mktemp("e2e"), host="localhost") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def e2e_database_url() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="smartnation-e2e-") as folder:
+        url = f"sqlite:///{folder}/e2e.db"
+        upgrade_database(url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def e2e_server(e2e_database_url: str) -> Iterator[str]:
+    """The base URL of a running server; stopped at the end of the session."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SMARTNATION_DATABASE_URL": e2e_database_url,
+        "SMARTNATION_WEB_SECRET_KEY": SECRET,
+        "SMARTNATION_WEB_EMBEDDED_WORKER": "true",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from smartnation.cli import main; main()",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
