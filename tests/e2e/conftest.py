@@ -263,3 +263,75 @@ def e2e_server(e2e_database_url: str) -> Iterator[str]:
             process.wait(15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@dataclass(frozen=True)
+class ModuleServer:
+    """A server of one test module, with its own environment (see `live_server_env`)."""
+
+    base_url: str
+    database_url: str
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def live_server_folder() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="smartnation-e2e-") as folder:
+        yield Path(folder)
+
+
+@pytest.fixture(scope="module")
+def live_server_env() -> dict[str, str]:
+    """Extra environment for the server; override in a test module."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def module_live_server(
+    live_server_folder: Path, live_server_env: dict[str, str]
+) -> Iterator[ModuleServer]:
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{live_server_folder}/e2e.db"
+    env = {
+        **os.environ,
+        "SMARTNATION_DATABASE_URL": database_url,
+        "SMARTNATION_WEB_BASE_URL": base_url,
+        "SMARTNATION_WEB_SECRET_KEY": "e2e-secret",
+        **live_server_env,
+    }
+    command = [str(Path(sys.executable).parent / "smartnation"), "serve", "--port", str(port)]
+    log = (live_server_folder / "server.log").open("w")
+    process = subprocess.Popen(
+        command, cwd=live_server_folder, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                output = (live_server_folder / "server.log").read_text()[-3000:]
+                pytest.fail(f"smartnation serve did not start:\n{output}")
+            time.sleep(0.2)
+        yield ModuleServer(base_url, database_url, live_server_folder)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def blank_page(browser: Any) -> Iterator[Any]:
+    """A page in a fresh browser context, aimed at nothing yet."""
+    context = browser.new_context()
+    new_page = context.new_page()
+    yield new_page
+    context.close()
