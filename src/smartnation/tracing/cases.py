@@ -223,11 +223,10 @@ def _user_ids(session: Session, uids: set[str]) -> dict[str, int]:
     ordered = sorted(uids)
     for start in range(0, len(ordered), 1000):
         chunk = ordered[start : start + 1000]
-        found.update(
-            session.execute(
-                select(TracingUser.uid, TracingUser.id).where(TracingUser.uid.in_(chunk))
-            ).tuples()
+        rows = session.execute(
+            select(TracingUser.uid, TracingUser.id).where(TracingUser.uid.in_(chunk))
         )
+        found.update((uid, user_id) for uid, user_id in rows)
     return found
 
 

@@ -70,7 +70,7 @@ def rank_case_encounters(
             Encounter.model_c,
             Encounter.tx_power,
         ).where(Encounter.case_id == case_id, Encounter.valid.is_(True))
-    ).tuples()
+    )
     sightings = [
         Sighting(uid, ts, rssi, model_p or "*", model_c or "*", tx)
         for uid, ts, rssi, model_p, model_c, tx in rows
