@@ -178,7 +178,7 @@ class UploadReceipt:
 
 
 def _number(value: object) -> float | None:
-    return float(value) if type(value) in (int, float) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _text(value: object, size: int) -> str | None:

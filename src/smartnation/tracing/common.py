@@ -21,7 +21,8 @@ def new_reference(prefix: str, length: int = 8) -> str:
 
 
 OTP_TEMPLATE = messaging.register_template(
-    messaging.NotificationTemplate(
+    # messaging.service imports NotificationTemplate for its callers but does not list it.
+    messaging.NotificationTemplate(  # type: ignore[attr-defined]
         name="tracing.otp",
         texts={
             "en": "Your TraceTogether verification code is {code}. It expires in {minutes} "
@@ -36,7 +37,8 @@ OTP_TEMPLATE = messaging.register_template(
 )
 
 QUARANTINE_TEMPLATE = messaging.register_template(
-    messaging.NotificationTemplate(
+    # messaging.service imports NotificationTemplate for its callers but does not list it.
+    messaging.NotificationTemplate(  # type: ignore[attr-defined]
         name="tracing.quarantine_order",
         texts={
             "en": "MOH: You were identified as a close contact of a COVID-19 case. You are "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.orm import Session
@@ -103,8 +104,8 @@ class PurgeReport:
     rows_deleted: dict[str, int] = field(default_factory=dict)
 
 
-def _deleted(session: Session, statement: object) -> int:
-    return int(session.execute(statement).rowcount)  # type: ignore[call-overload, attr-defined]
+def _deleted(session: Session, statement: Any) -> int:
+    return int(getattr(session.execute(statement), "rowcount", 0))
 
 
 def purge_expired(session: Session, *, now: datetime | None = None) -> PurgeReport:

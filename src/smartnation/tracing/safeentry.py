@@ -297,7 +297,7 @@ def overlaps_for_case(
         )
     found: dict[str, Overlap] = {}
     seen: set[tuple[int, int]] = set()
-    for start in range(0, len(conditions), 200):
+    for first in range(0, len(conditions), 200):
         rows = session.execute(
             select(
                 CheckIn.id,
@@ -308,7 +308,7 @@ def overlaps_for_case(
                 CheckIn.name,
                 CheckIn.mobile,
                 CheckIn.resident_id,
-            ).where(or_(*conditions[start : start + 200]), CheckIn.nric != nric)
+            ).where(or_(*conditions[first : first + 200]), CheckIn.nric != nric)
         ).all()
         for row in rows:
             other_end = _stay_end(row.checked_in_at, row.checked_out_at, default, cap)
