@@ -174,6 +174,7 @@ def upgrade() -> None:
             "resident_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("nric", sa.String(length=9), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("phone", sa.String(length=16), nullable=False),
         sa.Column("device_token_hash", sa.String(length=64), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),

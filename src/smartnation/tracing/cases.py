@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smartnation.core import audit
@@ -30,6 +30,7 @@ from smartnation.tracing.bluetrace import (
     parse_encounter_log,
     validate_upload_token,
 )
+from smartnation.tracing.bulk import copy_rows
 from smartnation.tracing.common import new_reference
 from smartnation.tracing.models import Case, Encounter, TracingUser, Upload, UploadCode
 from smartnation.tracing.problems import UploadNotAuthorised, library_errors
@@ -232,24 +233,7 @@ def _user_ids(session: Session, uids: set[str]) -> dict[str, int]:
 
 def store_encounters(session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
     """Insert encounter rows: COPY on PostgreSQL, one executemany on SQLite."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        raw = connection.connection.driver_connection
-        count = 0
-        with (
-            raw.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(
-                f"COPY tracing_encounter ({', '.join(ENCOUNTER_COLUMNS)}) FROM STDIN"
-            ) as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-                count += 1
-        return count
-    values = [dict(zip(ENCOUNTER_COLUMNS, row, strict=True)) for row in rows]
-    if values:
-        session.execute(insert(Encounter), values)
-    return len(values)
+    return copy_rows(session, Encounter.__table__, ENCOUNTER_COLUMNS, rows)  # type: ignore[arg-type]
 
 
 def receive_upload(

@@ -22,6 +22,7 @@ from smartnation.core.clock import to_singapore, utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput
 from smartnation.messaging import service as messaging
 from smartnation.registry import service as registry
+from smartnation.tracing.bulk import copy_rows
 from smartnation.tracing.cases import get_case
 from smartnation.tracing.common import QUARANTINE_TEMPLATE, new_reference
 from smartnation.tracing.models import Contact, Encounter, QuarantineOrder, TracingUser
@@ -31,6 +32,26 @@ from smartnation.tracing.safeentry import Overlap, overlaps_for_case
 from smartnation.tracing.settings import get_tracing_settings
 
 NOTIFY_CHANNELS = ("sms", "whatsapp")
+CONTACT_COLUMNS = (
+    "case_id",
+    "nric",
+    "resident_id",
+    "user_id",
+    "name",
+    "phone",
+    "sources",
+    "rank",
+    "is_close",
+    "close_seconds",
+    "total_seconds",
+    "closest_distance_m",
+    "sightings",
+    "overlap_seconds",
+    "venues",
+    "first_exposure",
+    "last_exposure",
+    "status",
+)
 
 
 @dataclass
@@ -79,8 +100,10 @@ def rank_case_encounters(
     return rank_contacts(sightings, rule=rule or get_tracing_settings().close_contact_rule())
 
 
-def _users_by_uid(session: Session, uids: list[str]) -> dict[str, tuple[int, str, int, str]]:
-    found: dict[str, tuple[int, str, int, str]] = {}
+def _users_by_uid(
+    session: Session, uids: list[str]
+) -> dict[str, tuple[int, str, int, str, str | None]]:
+    found: dict[str, tuple[int, str, int, str, str | None]] = {}
     for start in range(0, len(uids), 1000):
         rows = session.execute(
             select(
@@ -89,10 +112,11 @@ def _users_by_uid(session: Session, uids: list[str]) -> dict[str, tuple[int, str
                 TracingUser.nric,
                 TracingUser.resident_id,
                 TracingUser.phone,
+                TracingUser.name,
             ).where(TracingUser.uid.in_(uids[start : start + 1000]))
         )
-        for uid, user_id, nric, resident_id, phone in rows:
-            found[uid] = (user_id, nric, resident_id, phone)
+        for uid, user_id, nric, resident_id, phone, name in rows:
+            found[uid] = (user_id, nric, resident_id, phone, name)
     return found
 
 
@@ -130,8 +154,8 @@ def resolve_case(
         if user is None:
             unknown += 1  # another health authority's user, or one who withdrew
             continue
-        user_id, nric, resident_id, phone = user
-        item = merged.setdefault(nric, _Merged(nric, resident_id, user_id, phone))
+        user_id, nric, resident_id, phone, name = user
+        item = merged.setdefault(nric, _Merged(nric, resident_id, user_id, phone, name))
         item.bluetrace = True
         item.is_close = item.is_close or exposure.is_close_contact
         item.close_seconds += exposure.close_seconds
@@ -152,7 +176,7 @@ def resolve_case(
         item.safeentry = True
         item.resident_id = item.resident_id or overlap.resident_id
         item.phone = item.phone or overlap.mobile
-        item.name = overlap.name
+        item.name = item.name or overlap.name
         item.overlap_seconds = overlap.overlap_seconds
         item.venues = overlap.venues
         if overlap.first is not None and overlap.last is not None:
@@ -202,14 +226,14 @@ def resolve_case(
         keep.add(item.nric)
         contact = existing.get(item.nric)
         if contact is None:
-            new_rows.append(Contact(status="proposed", **values))
+            new_rows.append((*(values[c] for c in CONTACT_COLUMNS[:-1]), "proposed"))
         else:
             for name, value in values.items():
                 setattr(contact, name, value)
     stale = [c.id for n, c in existing.items() if n not in keep and c.status == "proposed"]
     if stale:
         session.execute(delete(Contact).where(Contact.id.in_(stale)))
-    session.add_all(new_rows)
+    copy_rows(session, Contact.__table__, CONTACT_COLUMNS, new_rows)  # type: ignore[arg-type]
     case.resolution = "resolved"
     case.resolved_at = utcnow()
     summary = ResolutionSummary(

@@ -41,6 +41,8 @@ class TracingUser(Base):
     token_serial: Mapped[str | None] = mapped_column(String(40))
     resident_id: Mapped[int] = mapped_column(ForeignKey("registry_resident.id"), index=True)
     nric: Mapped[str] = mapped_column(String(9))
+    # Copied from the registry at registration, so officers' contact lists need no lookups.
+    name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str] = mapped_column(String(16))  # E.164, verified by a one-time code
     device_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(12), default="active")  # active, withdrawn

@@ -164,6 +164,7 @@ def verify_registration(session: Session, registration_id: str, code: str) -> Ve
         token_serial=registration.token_serial,
         resident_id=registration.resident_id,
         nric=registration.nric,
+        name=registry.get_resident_by_id(session, registration.resident_id).name,
         phone=registration.phone,
         device_token_hash=secret_hash(device_token),
         status="active",
