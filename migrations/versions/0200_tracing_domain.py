@@ -68,7 +68,6 @@ def upgrade() -> None:
     _default_partition("tracing_encounter")
     with op.batch_alter_table("tracing_encounter", schema=None) as batch_op:
         batch_op.create_index("ix_tracing_encounter_case", ["case_id", "occurred_at"], unique=False)
-        batch_op.create_index("ix_tracing_encounter_upload", ["upload_id"], unique=False)
 
     op.create_table(
         "tracing_venue",
@@ -489,7 +488,6 @@ def downgrade() -> None:
 
     op.drop_table("tracing_venue")
     with op.batch_alter_table("tracing_encounter", schema=None) as batch_op:
-        batch_op.drop_index("ix_tracing_encounter_upload")
         batch_op.drop_index("ix_tracing_encounter_case")
 
     op.drop_table("tracing_encounter")

@@ -134,7 +134,6 @@ class Encounter(Base):
     __tablename__ = "tracing_encounter"
     __table_args__ = (
         Index("ix_tracing_encounter_case", "case_id", "occurred_at"),
-        Index("ix_tracing_encounter_upload", "upload_id"),
         {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 

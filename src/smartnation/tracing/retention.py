@@ -135,7 +135,13 @@ def purge_expired(session: Session, *, now: datetime | None = None) -> PurgeRepo
     )
     if old_uploads:
         report.rows_deleted["tracing_encounter"] += _deleted(
-            session, delete(Encounter).where(Encounter.upload_id.in_(old_uploads))
+            session,
+            # An upload's rows are dated at most an hour after it was received (see `cases`),
+            # so the time bound keeps this delete to the partitions around the cutoff.
+            delete(Encounter).where(
+                Encounter.occurred_at < cutoff + timedelta(hours=1),
+                Encounter.upload_id.in_(old_uploads),
+            ),
         )
     report.rows_deleted["tracing_upload"] = _deleted(
         session, delete(Upload).where(Upload.received_at < cutoff)
