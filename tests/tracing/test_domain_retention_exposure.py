@@ -171,3 +171,22 @@ def test_publish_refuses_too_many_or_too_old_keys(
         "/api/v1/tracing/exposure/publish", json={"verificationCode": "12345678", "keys": _teks(1)}
     )
     assert forged.status_code == 401
+
+
+def test_purge_command(tmp_path: Any, monkeypatch: Any) -> None:
+    from typer.testing import CliRunner
+
+    from smartnation.cli import upgrade_database
+    from smartnation.core.config import get_settings
+    from smartnation.tracing.cli import app
+
+    url = f"sqlite:///{tmp_path / 'purge.db'}"
+    upgrade_database(url)
+    monkeypatch.setenv("SMARTNATION_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["purge"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "tracing_checkin: 0 rows deleted" in result.output
