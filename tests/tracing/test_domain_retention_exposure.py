@@ -12,11 +12,15 @@ from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from smartnation.cli import upgrade_database
 from smartnation.core.audit import AuditEvent
+from smartnation.core.config import get_settings
 from smartnation.core.jobs import JOB_KINDS, PERIODIC_JOBS
 from smartnation.tracing import jobs as tracing_jobs
 from smartnation.tracing import service
+from smartnation.tracing.cli import app
 from smartnation.tracing.gaen import en_interval_number
 from smartnation.tracing.gaen_export import read_export_archive
 from smartnation.tracing.models import CheckIn, Encounter
@@ -174,12 +178,6 @@ def test_publish_refuses_too_many_or_too_old_keys(
 
 
 def test_purge_command(tmp_path: Any, monkeypatch: Any) -> None:
-    from typer.testing import CliRunner
-
-    from smartnation.cli import upgrade_database
-    from smartnation.core.config import get_settings
-    from smartnation.tracing.cli import app
-
     url = f"sqlite:///{tmp_path / 'purge.db'}"
     upgrade_database(url)
     monkeypatch.setenv("SMARTNATION_DATABASE_URL", url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,13 @@ from smartnation.core.audit import AuditEvent
 from smartnation.core.db import Database
 from smartnation.core.jobs import Worker
 from smartnation.messaging.models import Message
-from smartnation.tracing.bluetrace import development_keyring, generate_tempid, open_tempid
+from smartnation.tracing.bluetrace import (
+    Keyring,
+    development_keyring,
+    generate_tempid,
+    issue_upload_token,
+    open_tempid,
+)
 from smartnation.tracing.models import Contact, Encounter, QuarantineOrder, Upload
 
 KEYRING = development_keyring()
@@ -236,8 +243,6 @@ def test_expired_upload_token_is_refused(
     add_person: Callable[..., Any],
     register_phone: Callable[..., Any],
 ) -> None:
-    from smartnation.tracing.bluetrace import issue_upload_token
-
     person = add_person()
     phone = register_phone(person)
     old = issue_upload_token(
@@ -248,3 +253,29 @@ def test_expired_upload_token_is_refused(
     )
     assert response.status_code == 401
     assert response.json()["code"] == "tracing_upload_token_expired"
+
+
+def test_key_rotation_and_production_without_keys(
+    client: TestClient,
+    add_person: Callable[..., Any],
+    register_phone: Callable[..., Any],
+    monkeypatch: Any,
+) -> None:
+    old_key, new_key = (base64.b64encode(bytes([n]) * 32).decode() for n in (1, 2))
+    phone = register_phone(add_person())
+    device = {"authorization": f"Bearer {phone['device_token']}"}
+    monkeypatch.setenv("SMARTNATION_TRACING_KEYS", old_key)
+    before = client.get("/api/v1/tracing/tempids", headers=device).json()["tempIDs"][0]["tempID"]
+    monkeypatch.setenv("SMARTNATION_TRACING_KEYS", f"{new_key},{old_key}")
+    after = client.get("/api/v1/tracing/tempids", headers=device).json()["tempIDs"][0]["tempID"]
+    rotated = Keyring.of([base64.b64decode(new_key), base64.b64decode(old_key)])
+    only_new = Keyring.of([base64.b64decode(new_key)])
+    assert open_tempid(only_new, after) is not None  # sealed with the new, current key
+    assert open_tempid(only_new, before) is None
+    assert open_tempid(rotated, before).uid == phone["uid"]  # type: ignore[union-attr]
+    monkeypatch.delenv("SMARTNATION_TRACING_KEYS")
+    monkeypatch.setenv("SMARTNATION_ENVIRONMENT", "production")
+    refused = client.get("/api/v1/tracing/tempids", headers=device)
+    assert refused.status_code == 503
+    assert refused.json()["code"] == "tracing_key_configuration"
+    assert old_key not in refused.text

@@ -246,8 +246,8 @@ def receive_upload(
     """
     moment = now or utcnow()
     settings = get_tracing_settings()
-    keyring = current_keyring().keyring
     with library_errors("upload"):
+        keyring = current_keyring().keyring
         log = parse_encounter_log(content, UploadLimits(max_bytes=settings.upload_max_bytes))
         claims = validate_upload_token(keyring, log.token, now=moment)
     code = session.scalar(
