@@ -107,8 +107,10 @@ def live_server() -> Iterator[LiveServer]:
             database.engine.dispose()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module: Playwright's sync API holds an event loop in the main thread
+    while it runs, which would break later tests that start their own."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
