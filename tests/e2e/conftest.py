@@ -11,7 +11,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,8 @@ from smartnation.core.db import Database
 from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY, Principal, public
 
 CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -119,3 +121,22 @@ def browser() -> Iterator[object]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def axe() -> Callable[[object], list[dict[str, object]]]:
+    """A check of a page against WCAG 2.2 AA with axe-core."""
+    return axe_violations
+
+
+def axe_violations(page: object) -> list[dict[str, object]]:
+    """WCAG 2.2 AA violations axe-core finds on the page (the context must bypass the CSP)."""
+    if not AXE.is_file():
+        pytest.skip(f"{AXE} is missing: run npm ci")
+    page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+    result = page.evaluate(  # type: ignore[attr-defined]
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    return [
+        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]
+    ]

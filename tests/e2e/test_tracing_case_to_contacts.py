@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sa_text
 
 from smartnation.core.validators import nric_check_letter
 from smartnation.messaging.models import Message
@@ -76,7 +77,9 @@ def _sightings(uid: str, start: datetime, minutes: int, rssi: float) -> list[dic
     return records
 
 
-def test_case_from_upload_code_to_notified_contacts(live_server: Any, browser: Any) -> None:
+def test_case_from_upload_code_to_notified_contacts(
+    live_server: Any, browser: Any, axe: Any
+) -> None:
     case_nric, case_mobile = _person(live_server, 8_100_001, "Case Person")
     near_nric, near_mobile = _person(live_server, 8_100_002, "Near Contact")
     far_nric, far_mobile = _person(live_server, 8_100_003, "Far Contact")
@@ -85,13 +88,15 @@ def test_case_from_upload_code_to_notified_contacts(live_server: Any, browser: A
         near_phone = _register_phone(live_server, api, near_nric, near_mobile)
         far_phone = _register_phone(live_server, api, far_nric, far_mobile)
 
-        page = browser.new_page()
+        context = browser.new_context(bypass_csp=True)  # to inject axe-core
+        page = context.new_page()
         page.goto(f"{live_server.url}/test/login?id=officer-7&roles=health.officer&next=/tracing")
         assert page.locator("h1").inner_text() == "Contact tracing"
         page.get_by_label("NRIC or FIN of the confirmed person").fill(case_nric)
         page.get_by_role("button", name="Open case").click()
         page.get_by_role("button", name="Issue an upload code").click()
         code = page.locator("#upload-code").inner_text().strip()
+        assert axe(page) == []
         assert re.fullmatch(r"[A-Z2-9]{6}", code)
 
         device = {"authorization": f"Bearer {case_phone['device_token']}"}
@@ -117,6 +122,7 @@ def test_case_from_upload_code_to_notified_contacts(live_server: Any, browser: A
         assert rows.count() == 2
         assert "Near Contact" in rows.nth(0).inner_text()
         assert "Far Contact" in rows.nth(1).inner_text()
+        assert axe(page) == []
         page.get_by_label("Select Near Contact").check()
         page.get_by_role("button", name="Confirm selected as close contacts").click()
         assert "confirmed" in rows.nth(0).inner_text()
@@ -133,4 +139,39 @@ def test_case_from_upload_code_to_notified_contacts(live_server: Any, browser: A
         assert "Quarantine Order QO-" in inbox.text
         far_inbox = api.get("/dev/inbox", params={"to": far_mobile}).text
         assert "Quarantine Order" not in far_inbox
-        page.close()
+        context.close()
+
+
+def test_safeentry_pages_check_in_on_a_phone_screen(
+    live_server: Any, browser: Any, axe: Any
+) -> None:
+    """The check-in page a venue's QR code opens, at a phone's size: accessible and working."""
+    with live_server.database.transaction() as session:
+        venue = session.execute(
+            sa_text(
+                "INSERT INTO tracing_venue (code, uen, name, active, created_at) VALUES "
+                "('PROD-201912345K-E2EKOPITIAM-SE', '201912345K', 'E2E Kopitiam', true, "
+                "CURRENT_TIMESTAMP) RETURNING code"
+            )
+        ).scalar_one()
+    nric, _mobile = _person(live_server, 8_100_010, "Walk In")
+    context = browser.new_context(
+        bypass_csp=True, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(f"{live_server.url}/safeentry/v/{venue}")
+    assert axe(page) == []
+    page.get_by_label("NRIC or FIN").fill(nric)
+    page.get_by_role("button", name="Check in").click()
+    assert page.get_by_label("I agree that my details are used for contact tracing.").is_visible()
+    assert "aria-invalid" in page.locator("#consent").evaluate("e => e.outerHTML")
+    page.get_by_label("I agree that my details are used for contact tracing.").check()
+    page.get_by_role("button", name="Check in").click()
+    assert page.locator("h1").inner_text() == "Checked in"
+    assert axe(page) == []
+    page.get_by_role("button", name="Check out").click()
+    assert page.locator("h1").inner_text() == "Checked out"
+    page.goto(f"{live_server.url}/safeentry/venues/{venue}/poster")
+    assert page.locator(".poster-qr svg").count() == 1
+    assert axe(page) == []
+    context.close()
