@@ -15,19 +15,27 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from e2e_support import SECRET
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import RedirectResponse
 
 from live_server import LiveServer as PlatformServer
 from live_server import running_platform
+from smartnation.app import create_app
 from smartnation.cli import upgrade_database
+from smartnation.core.config import DatabaseSettings, JobSettings, Settings, WebSettings
+from smartnation.core.db import Database
+from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY, Principal, public
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -130,9 +138,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, driven by Playwright."""
+    """Debian's Chromium, driven by Playwright, for one test module.
+
+    Playwright's sync API holds an event loop in the main thread while it runs, which would break
+    later tests that start their own; so the browser lives only as long as a module.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
@@ -335,3 +347,87 @@ def blank_page(browser: Any) -> Iterator[Any]:
     new_page = context.new_page()
     yield new_page
     context.close()
+
+
+def login_router() -> APIRouter:
+    router = APIRouter(dependencies=[Depends(public)])
+
+    @router.get("/test/login")
+    def login(
+        request: Request,
+        person_id: str = Query(alias="id"),
+        roles: str = "",
+        nric: str = "",
+        next_path: str = Query("/", alias="next"),
+    ) -> RedirectResponse:
+        principal = Principal(
+            "person",
+            person_id,
+            person_id,
+            frozenset(r for r in roles.split(",") if r),
+            {"nric": nric} if nric else {},
+        )
+        request.session[PRINCIPAL_SESSION_KEY] = principal.to_session()
+        return RedirectResponse(next_path if next_path.startswith("/") else "/", status_code=303)
+
+    return router
+
+
+@dataclass
+class InProcessServer:
+    """The application served from a thread of the test process, with a test-only login."""
+
+    url: str
+    database: Database
+
+
+@pytest.fixture(scope="session")
+def inprocess_server() -> Iterator[InProcessServer]:
+    with tempfile.TemporaryDirectory(prefix="smartnation-e2e-") as folder:
+        url = f"sqlite:///{Path(folder) / 'e2e.db'}"
+        upgrade_database(url)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        settings = Settings(
+            database=DatabaseSettings(url=url),
+            web=WebSettings(base_url=base, secret_key="e2e-secret", embedded_worker=True),
+            jobs=JobSettings(poll_seconds=0.2),
+        )
+        database = Database.from_settings(settings.database)
+        app = create_app(settings, database)
+        app.include_router(login_router())
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.05)
+        try:
+            yield InProcessServer(base, database)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+            database.engine.dispose()
+
+
+@pytest.fixture
+def axe() -> Callable[[object], list[dict[str, object]]]:
+    """A check of a page against WCAG 2.2 AA with axe-core."""
+    return axe_violations
+
+
+def axe_violations(page: object) -> list[dict[str, object]]:
+    """WCAG 2.2 AA violations axe-core finds on the page (the context must bypass the CSP)."""
+    if not AXE.is_file():
+        pytest.skip(f"{AXE} is missing: run npm ci")
+    page.add_script_tag(path=str(AXE))  # type: ignore[attr-defined]
+    result = page.evaluate(  # type: ignore[attr-defined]
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    return [
+        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]]} for v in result["violations"]
+    ]
