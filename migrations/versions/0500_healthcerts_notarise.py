@@ -1,7 +1,7 @@
 """healthcerts notarise
 
 Revision ID: 0500
-Revises: 0400
+Revises: 0300
 Create Date: 2026-11-26 21:43:51.050779
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import smartnation.core.db
 
 revision = "0500"
-down_revision = "0400"
+down_revision = "0300"
 branch_labels = None
 depends_on = None
 

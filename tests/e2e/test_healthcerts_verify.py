@@ -22,8 +22,6 @@ from smartnation.healthcerts import config, service
 from smartnation.registry import service as registry
 from smartnation.registry.models import Business
 
-from .conftest import LiveServer
-
 pytestmark = pytest.mark.browser
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "healthcerts"
 SAMPLE = FIXTURES / "notarise__v2__pdt_pcr_with_nric_wrapped.json"
@@ -35,14 +33,14 @@ def live_server_env(live_server_folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def notarised_link(live_server: LiveServer, live_server_env: dict[str, str]) -> Iterator[str]:
+def notarised_link(module_live_server: Any, live_server_env: dict[str, str]) -> Iterator[str]:
     if not SAMPLE.exists():
         pytest.skip("HealthCert fixtures not found")
     patch = pytest.MonkeyPatch()
     for name, value in live_server_env.items():
         patch.setenv(name, value)
     config.get_healthcerts_settings.cache_clear()
-    database = Database.from_settings(DatabaseSettings(url=live_server.database_url))
+    database = Database.from_settings(DatabaseSettings(url=module_live_server.database_url))
     try:
         with database.transaction() as session:
             session.add(
@@ -75,7 +73,7 @@ def notarised_link(live_server: LiveServer, live_server_env: dict[str, str]) -> 
                 did="did:ethr:0xE39479928Cc4EfFE50774488780B9f616bd4B830",
             )
             notarised = service.notarise(
-                session, json.loads(SAMPLE.read_text()), service.Site(live_server.base_url)
+                session, json.loads(SAMPLE.read_text()), service.Site(module_live_server.base_url)
             )
             link = notarised.link
         yield link
@@ -85,17 +83,17 @@ def notarised_link(live_server: LiveServer, live_server_env: dict[str, str]) -> 
         config.get_healthcerts_settings.cache_clear()
 
 
-def test_qr_link_decrypts_in_the_browser_and_verifies(page: Any, notarised_link: str) -> None:
+def test_qr_link_decrypts_in_the_browser_and_verifies(blank_page: Any, notarised_link: str) -> None:
     key = json.loads(unquote(urlsplit(notarised_link).fragment))["key"]
     requested: list[str] = []
-    page.on("request", lambda request: requested.append(request.url))
-    page.goto(notarised_link)
-    page.wait_for_selector("#verification-result", timeout=20_000)
-    assert page.inner_text("#verdict") == "This certificate is valid"
-    assert page.inner_text("#patient-name") == "Tan Chen Chen"
-    assert page.get_attribute('[data-check="DOCUMENT_STATUS"]', "data-status") == "VALID"
-    assert "Negative" in page.inner_text("#certificate")
-    page.screenshot(
+    blank_page.on("request", lambda request: requested.append(request.url))
+    blank_page.goto(notarised_link)
+    blank_page.wait_for_selector("#verification-result", timeout=20_000)
+    assert blank_page.inner_text("#verdict") == "This certificate is valid"
+    assert blank_page.inner_text("#patient-name") == "Tan Chen Chen"
+    assert blank_page.get_attribute('[data-check="DOCUMENT_STATUS"]', "data-status") == "VALID"
+    assert "Negative" in blank_page.inner_text("#certificate")
+    blank_page.screenshot(
         path=str(Path(tempfile.gettempdir()) / "healthcerts-verify.png"), full_page=True
     )
     assert any("/api/v1/healthcerts/documents/" in url for url in requested)
@@ -104,11 +102,11 @@ def test_qr_link_decrypts_in_the_browser_and_verifies(page: Any, notarised_link:
 
 
 def test_verify_page_without_javascript_uploads(
-    browser: Any, live_server: LiveServer, notarised_link: str
+    browser: Any, module_live_server: Any, notarised_link: str
 ) -> None:
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{live_server.base_url}/verify")
+    page.goto(f"{module_live_server.base_url}/verify")
     page.set_input_files("#file", str(SAMPLE))
     page.click("button[type=submit]")
     page.wait_for_selector("#verification-result")
