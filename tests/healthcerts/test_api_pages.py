@@ -276,3 +276,14 @@ def test_officer_pages(client: TestClient, officer: dict[str, str], session: Ses
     )
     assert refused.status_code == 422
     assert 'id="clinic-problem"' in refused.text
+
+
+@pytest.mark.parametrize("junk", ["%00", "not-a-uuid", "x" * 300, "%E2%80%8B"])
+def test_lookups_with_junk_ids_are_not_found(
+    client: TestClient, officer: dict[str, str], junk: str
+) -> None:
+    assert client.get(f"/api/v1/healthcerts/documents/{junk}").status_code == 404
+    assert (
+        client.get(f"/api/v1/healthcerts/certificates/{junk}", headers=officer).status_code == 404
+    )
+    assert client.get(f"/api/v1/healthcerts/ocsp/{junk}").status_code == 422

@@ -45,7 +45,7 @@ def test_salt_unsalt_round_trip(data: dict[str, Any]) -> None:
     assert restored == data
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)  # shared machines stall; timing is not tested
 @given(st.dictionaries(keys, json_data, max_size=5))
 def test_single_pass_wrap_equals_flatten_digest(data: dict[str, Any]) -> None:
     salted, target = wrap_data(data, validate=False)

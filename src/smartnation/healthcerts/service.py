@@ -61,6 +61,7 @@ _DOMAIN = re.compile(
     r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
 )
 _HASH = re.compile(r"(?:0x)?([0-9a-fA-F]{64})")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _FHIR_GENDER_TO_SEX = {"male": "M", "female": "F", "other": "U", "unknown": "U"}
 
 
@@ -571,10 +572,15 @@ def notarise(
 
 def get_certificate(session: Session, reference: str) -> NotarisedCertificate:
     """A notarised certificate by its reference, with its clinic."""
-    certificate = session.scalar(
-        select(NotarisedCertificate)
-        .options(selectinload(NotarisedCertificate.clinic))
-        .where(NotarisedCertificate.reference == reference.strip().lower())
+    reference = reference.strip().lower()
+    certificate = (
+        session.scalar(
+            select(NotarisedCertificate)
+            .options(selectinload(NotarisedCertificate.clinic))
+            .where(NotarisedCertificate.reference == reference)
+        )
+        if _UUID.fullmatch(reference)
+        else None
     )
     if certificate is None:
         raise NotFound("No notarised certificate has this reference.")
@@ -595,8 +601,12 @@ def recent_certificates(session: Session, limit: int = 50) -> list[NotarisedCert
 
 def stored_document(session: Session, storage_id: str) -> dict[str, Any]:
     """The encrypted document `{cipherText, iv, tag, type}` the QR link names."""
-    certificate = session.scalar(
-        select(NotarisedCertificate).where(NotarisedCertificate.storage_id == storage_id)
+    certificate = (
+        session.scalar(
+            select(NotarisedCertificate).where(NotarisedCertificate.storage_id == storage_id)
+        )
+        if _UUID.fullmatch(storage_id)
+        else None
     )
     if certificate is None:
         raise NotFound("No stored document has this id.")
