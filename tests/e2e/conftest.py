@@ -38,6 +38,8 @@ from smartnation.core.db import Database
 from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY, Principal, public
 
 ROOT = Path(__file__).resolve().parents[2]
+# A busy machine takes a while to import the whole platform and migrate a fresh database.
+STARTUP_SECONDS = 240
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -88,7 +90,7 @@ class LiveServer:
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"smartnation serve exited early:\n{log.read_text()[-3000:]}")
@@ -98,7 +100,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"smartnation serve did not answer within 60 s:\n{log.read_text()[-3000:]}")
+    pytest.fail(
+        f"smartnation serve did not answer within {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -258,7 +262,7 @@ def e2e_server(e2e_database_url: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
@@ -318,7 +322,7 @@ def module_live_server(
         command, cwd=live_server_folder, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
                 if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
@@ -401,7 +405,7 @@ def inprocess_server() -> Iterator[InProcessServer]:
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + STARTUP_SECONDS
         while not server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("the test server did not start")
