@@ -8,10 +8,13 @@ Playwright (never a downloaded browser); `page` is a fresh context per test, so 
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import itsdangerous
 import pytest
+
+from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,6 +65,23 @@ class LiveServer:
     env: dict[str, str]
     folder: Path
 
+    def session_cookie(self, principal: dict[str, Any]) -> dict[str, str]:
+        """A signed session cookie holding `principal`, as a login leaves one (for Playwright).
+
+        The session is a cookie signed with the server's secret key (Starlette's
+        SessionMiddleware): this is exactly what a completed login stores.
+        """
+        data = base64.b64encode(json.dumps({PRINCIPAL_SESSION_KEY: principal}).encode())
+        signer = itsdangerous.TimestampSigner(self.env["SMARTNATION_WEB_SECRET_KEY"])
+        value = signer.sign(data).decode()
+        return {"name": "smartnation_session", "value": value, "url": self.url}
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows from the server's SQLite database (read-only)."""
+        path = self.env["SMARTNATION_DATABASE_URL"].removeprefix("sqlite:///")
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            return connection.execute(sql).fetchall()
+
     def cli(self, *args: str) -> str:
         """Run a `smartnation` command against this server's database; returns its output."""
         done = subprocess.run(
@@ -74,7 +97,7 @@ class LiveServer:
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a busy machine imports slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"smartnation serve exited early:\n{log.read_text()[-3000:]}")
@@ -84,7 +107,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"smartnation serve did not answer within 60 s:\n{log.read_text()[-3000:]}")
+    pytest.fail(f"smartnation serve did not answer within 180 s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="session")
