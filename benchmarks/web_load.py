@@ -236,7 +236,7 @@ def main() -> None:
         uvicorn = [
             sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "constant_app:app",
             "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--proxy-headers",
-            "--log-level", "info",
+            "--log-level", "info", "--timeout-worker-healthcheck", "60",
         ]  # fmt: skip
         process = _start(uvicorn, env, base, folder / "constant.log")
         processes.append(process)
