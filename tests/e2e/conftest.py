@@ -2,8 +2,9 @@
 
 `live_server` (session-scoped, one per xdist worker) starts the platform the way a person would:
 a fresh SQLite database, `smartnation demo load --people 300`, then `smartnation serve` on a free
-port of 127.0.0.1, stopped when the session ends. `browser` launches /usr/bin/chromium through
-Playwright (never a downloaded browser); `page` is a fresh context per test, so no cookies leak.
+port of 127.0.0.1, stopped when the session ends. `browser` (per test module) launches /usr/bin/chromium
+through Playwright (never a downloaded browser); `page` is a fresh context per test, so no cookies
+leak.
 """
 
 from __future__ import annotations
@@ -147,9 +148,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process.wait()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, driven by Playwright."""
+    """Debian's Chromium, driven by Playwright, for one test module at a time.
+
+    Playwright's sync API keeps an event loop running in this thread while it is started, which
+    breaks any asyncio test that runs after it in the same process; module scope stops it before
+    the next module's tests.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     from playwright.sync_api import sync_playwright
