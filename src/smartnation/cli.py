@@ -39,7 +39,6 @@ for _domain, _module in domain_modules("cli"):
 console = Console()
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
-WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def alembic_config(url: str | None = None) -> AlembicConfig:
@@ -84,9 +83,9 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
-        # Each worker imports the whole platform before it answers the supervisor's health check;
-        # uvicorn's default of 5 s kills and restarts workers forever on a busy machine.
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        # A worker importing the whole platform on a busy machine can take longer than uvicorn's
+        # default 5 s to answer its supervisor; it would be killed and restarted forever.
+        timeout_worker_healthcheck=60,
     )
 
 
