@@ -2,16 +2,20 @@
 
 `live_server` (session-scoped, one per xdist worker) starts the platform the way a person would:
 a fresh SQLite database, `smartnation demo load --people 300`, then `smartnation serve` on a free
-port of 127.0.0.1, stopped when the session ends. `browser` launches /usr/bin/chromium through
-Playwright (never a downloaded browser); `page` is a fresh context per test, so no cookies leak.
+port of 127.0.0.1, stopped when the session ends. `browser` (per test module) launches /usr/bin/chromium
+through Playwright (never a downloaded browser); `page` is a fresh context per test, so no cookies
+leak.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import itsdangerous
 import pytest
 import uvicorn
 from e2e_support import SECRET
@@ -74,6 +79,23 @@ class LiveServer:
     url: str
     env: dict[str, str]
     folder: Path
+
+    def session_cookie(self, principal: dict[str, Any]) -> dict[str, str]:
+        """A signed session cookie holding `principal`, as a login leaves one (for Playwright).
+
+        The session is a cookie signed with the server's secret key (Starlette's
+        SessionMiddleware): this is exactly what a completed login stores.
+        """
+        data = base64.b64encode(json.dumps({PRINCIPAL_SESSION_KEY: principal}).encode())
+        signer = itsdangerous.TimestampSigner(self.env["SMARTNATION_WEB_SECRET_KEY"])
+        value = signer.sign(data).decode()
+        return {"name": "smartnation_session", "value": value, "url": self.url}
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows from the server's SQLite database (read-only)."""
+        path = self.env["SMARTNATION_DATABASE_URL"].removeprefix("sqlite:///")
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            return connection.execute(sql).fetchall()
 
     def cli(self, *args: str) -> str:
         """Run a `smartnation` command against this server's database; returns its output."""
