@@ -28,8 +28,10 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():  # type: ignore[no-untyped-def]
+    """Module-scoped: Playwright's sync API keeps an event loop marked running while open,
+    which would break the asyncio tests that run after the browser tests."""
     if shutil.which(CHROMIUM) is None:
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
