@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from smartnation.core import audit
 from smartnation.core.clock import utcnow
@@ -50,8 +50,9 @@ def _check_code(value: str, table: dict[str, str], field: str) -> str:
 def get_resident(session: Session, nric: str) -> Resident:
     """A resident by NRIC/FIN, with their address loaded."""
     nric = parse_nric(nric)
+    # One query: the resident and their building (a many-to-one join), not a second round trip.
     resident = session.scalar(
-        select(Resident).options(selectinload(Resident.address)).where(Resident.nric == nric)
+        select(Resident).options(joinedload(Resident.address)).where(Resident.nric == nric)
     )
     if resident is None:
         raise NotFound(f"No resident has the NRIC/FIN {nric}.")
