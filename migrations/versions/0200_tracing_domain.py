@@ -6,7 +6,7 @@ partitions (made ahead by the `tracing.retention` job) do not cover. On SQLite t
 tables.
 
 Revision ID: 0200
-Revises: 0400
+Revises: 0500
 Create Date: 2026-11-26 21:40:14.431951
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import smartnation.core.db
 
 revision = "0200"
-down_revision = "0400"
+down_revision = "0500"
 branch_labels = None
 depends_on = None
 

@@ -21,11 +21,11 @@ pytestmark = pytest.mark.browser
 KEYRING = development_keyring()
 
 
-def _person(live_server: Any, number: int, name: str) -> tuple[str, str]:
+def _person(inprocess_server: Any, number: int, name: str) -> tuple[str, str]:
     digits = f"{number:07d}"
     nric = "S" + digits + nric_check_letter("S", digits)
     mobile = f"+6598{number % 1_000_000:06d}"
-    with live_server.database.transaction() as session:
+    with inprocess_server.database.transaction() as session:
         registry.register_resident(
             session,
             registry.NewResident(
@@ -42,10 +42,12 @@ def _person(live_server: Any, number: int, name: str) -> tuple[str, str]:
     return nric, mobile
 
 
-def _register_phone(live_server: Any, api: httpx.Client, nric: str, mobile: str) -> dict[str, str]:
+def _register_phone(
+    inprocess_server: Any, api: httpx.Client, nric: str, mobile: str
+) -> dict[str, str]:
     started = api.post("/api/v1/tracing/registrations", json={"nric": nric, "phone": mobile})
     assert started.status_code == 201, started.text
-    with live_server.database.transaction() as session:
+    with inprocess_server.database.transaction() as session:
         body = session.scalars(
             select(Message.body).where(Message.recipient == mobile).order_by(Message.id.desc())
         ).first()
@@ -78,19 +80,21 @@ def _sightings(uid: str, start: datetime, minutes: int, rssi: float) -> list[dic
 
 
 def test_case_from_upload_code_to_notified_contacts(
-    live_server: Any, browser: Any, axe: Any
+    inprocess_server: Any, browser: Any, axe: Any
 ) -> None:
-    case_nric, case_mobile = _person(live_server, 8_100_001, "Case Person")
-    near_nric, near_mobile = _person(live_server, 8_100_002, "Near Contact")
-    far_nric, far_mobile = _person(live_server, 8_100_003, "Far Contact")
-    with httpx.Client(base_url=live_server.url, timeout=30) as api:
-        case_phone = _register_phone(live_server, api, case_nric, case_mobile)
-        near_phone = _register_phone(live_server, api, near_nric, near_mobile)
-        far_phone = _register_phone(live_server, api, far_nric, far_mobile)
+    case_nric, case_mobile = _person(inprocess_server, 8_100_001, "Case Person")
+    near_nric, near_mobile = _person(inprocess_server, 8_100_002, "Near Contact")
+    far_nric, far_mobile = _person(inprocess_server, 8_100_003, "Far Contact")
+    with httpx.Client(base_url=inprocess_server.url, timeout=30) as api:
+        case_phone = _register_phone(inprocess_server, api, case_nric, case_mobile)
+        near_phone = _register_phone(inprocess_server, api, near_nric, near_mobile)
+        far_phone = _register_phone(inprocess_server, api, far_nric, far_mobile)
 
         context = browser.new_context(bypass_csp=True)  # to inject axe-core
         page = context.new_page()
-        page.goto(f"{live_server.url}/test/login?id=officer-7&roles=health.officer&next=/tracing")
+        page.goto(
+            f"{inprocess_server.url}/test/login?id=officer-7&roles=health.officer&next=/tracing"
+        )
         assert page.locator("h1").inner_text() == "Contact tracing"
         page.get_by_label("NRIC or FIN of the confirmed person").fill(case_nric)
         page.get_by_role("button", name="Open case").click()
@@ -143,10 +147,10 @@ def test_case_from_upload_code_to_notified_contacts(
 
 
 def test_safeentry_pages_check_in_on_a_phone_screen(
-    live_server: Any, browser: Any, axe: Any
+    inprocess_server: Any, browser: Any, axe: Any
 ) -> None:
     """The check-in page a venue's QR code opens, at a phone's size: accessible and working."""
-    with live_server.database.transaction() as session:
+    with inprocess_server.database.transaction() as session:
         venue = session.execute(
             sa_text(
                 "INSERT INTO tracing_venue (code, uen, name, active, created_at) VALUES "
@@ -154,12 +158,12 @@ def test_safeentry_pages_check_in_on_a_phone_screen(
                 "CURRENT_TIMESTAMP) RETURNING code"
             )
         ).scalar_one()
-    nric, _mobile = _person(live_server, 8_100_010, "Walk In")
+    nric, _mobile = _person(inprocess_server, 8_100_010, "Walk In")
     context = browser.new_context(
         bypass_csp=True, viewport={"width": 390, "height": 844}, is_mobile=True
     )
     page = context.new_page()
-    page.goto(f"{live_server.url}/safeentry/v/{venue}")
+    page.goto(f"{inprocess_server.url}/safeentry/v/{venue}")
     assert axe(page) == []
     page.get_by_label("NRIC or FIN").fill(nric)
     page.get_by_role("button", name="Check in").click()
@@ -171,7 +175,7 @@ def test_safeentry_pages_check_in_on_a_phone_screen(
     assert axe(page) == []
     page.get_by_role("button", name="Check out").click()
     assert page.locator("h1").inner_text() == "Checked out"
-    page.goto(f"{live_server.url}/safeentry/venues/{venue}/poster")
+    page.goto(f"{inprocess_server.url}/safeentry/venues/{venue}/poster")
     assert page.locator(".poster-qr svg").count() == 1
     assert axe(page) == []
     context.close()
