@@ -293,9 +293,7 @@ def _corresponding_proof(document: _Document, key: str) -> dict[str, Any] | None
     )
 
 
-def _verify_did_signed(
-    document: _Document, context: VerificationContext
-) -> Fragment:
+def _verify_did_signed(document: _Document, context: VerificationContext) -> Fragment:
     issuers = document.issuers
     for issuer in issuers:
         if _identity_type(issuer) not in ("DID", "DNS-DID"):
