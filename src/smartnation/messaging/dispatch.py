@@ -473,4 +473,6 @@ def run_dispatcher(database: Database, stop: threading.Event) -> None:
     settings = DispatchSettings()
     if not settings.enabled:
         return
+    # One INFO line per provider request would be most of a broadcast's cost.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     asyncio.run(Dispatcher(database, settings).run(stop))
