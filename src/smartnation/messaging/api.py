@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from smartnation.core.errors import InvalidInput
 from smartnation.core.web.auth import Principal, Public, require_role
 from smartnation.core.web.deps import DbSession
-from smartnation.core.web.problems import PROBLEM_JSON
+from smartnation.core.web.problems import PROBLEM_JSON, problem_response
 from smartnation.messaging import campaigns, subscribers, webhooks
 from smartnation.messaging.channels.config import MessagingSettings
 from smartnation.messaging.channels.sms import SIGNATURE_HEADER as TWILIO_SIGNATURE
@@ -134,10 +135,14 @@ def _subscriber_out(session: DbSession, request: Request, subscriber: Any) -> Su
     )
 
 
-@router.post("/subscriptions/confirm", dependencies=[Public])
-def confirm(body: ConfirmIn, request: Request, session: DbSession) -> SubscriberOut:
+@router.post("/subscriptions/confirm", dependencies=[Public], response_model=SubscriberOut)
+def confirm(body: ConfirmIn, request: Request, session: DbSession) -> Any:
     """Finish a double opt-in with the code that was sent."""
-    subscriber = subscribers.confirm_web_sign_up(session, body.subscriber_id, body.code)
+    try:
+        subscriber = subscribers.confirm_web_sign_up(session, body.subscriber_id, body.code)
+    except InvalidInput as error:
+        # Answered, not raised: the failed attempt is counted when the request commits.
+        return problem_response(error.problem())
     return _subscriber_out(session, request, subscriber)
 
 
