@@ -4,9 +4,11 @@ Local WhatsApp Cloud API stand-ins run in their own processes (uvicorn with http
 uncapped, and capped ones (1,000 and 100 messages a second by default) that answer 130429
 beyond the cap.
 
-1. Uncapped, for each in-flight bound: plain httpx POSTs of a ready-made body to the same
-   server (the most this client and server can do together), then the adapter's `send_many`.
-   The ratio is the adapter's cost: payload building, result parsing, the worker pool.
+1. Uncapped: first the stand-in's own ceiling (bare HTTP/1.1 over asyncio streams, no client
+   library). Then, for each in-flight bound, plain POSTs of a ready-made body through one
+   `httpx.AsyncClient` with that many pooled connections, and the adapter's `send_many`
+   (which builds each payload, parses each reply, and lends one single-connection client
+   per request in flight). The ratios are printed.
 2. Capped: the adapter with a token bucket at the cap, which should hold it with no 130429 at
    all; then with no bucket and rate-limit retries, which should still lose nothing. A cap is
    only tested when the client can go faster than it, hence the lower cap beside 1,000/s.
@@ -91,7 +93,7 @@ class Run:
 
 
 async def raw_posts(url: str, count: int, concurrency: int) -> Run:
-    """The limit: plain POSTs of one pre-encoded body, `concurrency` in flight."""
+    """Plain POSTs of one pre-encoded body through one httpx client, `concurrency` in flight."""
     channel = WhatsAppCloudChannel(phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN)
     body = json.dumps(channel.build_payload(messages(1)[0])).encode()
     await channel.aclose()
@@ -210,7 +212,8 @@ async def uncapped(count: int, concurrencies: list[int], rounds: int) -> None:
     with fake_server() as url:
         # Warm both sides: connection set-up and first-request imports.
         await raw_posts(url, 500, 64)
-        show(await server_ceiling(url, count, 16))
+        ceiling = await server_ceiling(url, count, 16)
+        show(ceiling)
         for concurrency in concurrencies:
             raws: list[Run] = []
             adapters: list[Run] = []
@@ -221,7 +224,10 @@ async def uncapped(count: int, concurrencies: list[int], rounds: int) -> None:
             raw, adapter = median_run(raws), median_run(adapters)
             show(raw)
             show(adapter)
-            print(f"  adapter / plain httpx: {adapter.per_second / raw.per_second:.2f}")
+            print(
+                f"  adapter / plain httpx: {adapter.per_second / raw.per_second:.2f}; "
+                f"adapter / stand-in ceiling: {adapter.per_second / ceiling.per_second:.2f}"
+            )
 
 
 async def capped(count: int, cap: float, concurrency: int) -> None:

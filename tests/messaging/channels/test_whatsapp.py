@@ -258,6 +258,17 @@ async def test_send_many_mixes_outcomes_and_keeps_order(whatsapp_fake):
     assert whatsapp_fake.fake.accepted == 5
 
 
+async def test_connections_are_kept_alive_and_bounded_by_concurrency(whatsapp_fake):
+    channel = channel_for(whatsapp_fake, policy=SendPolicy(concurrency=3))
+    messages = [template_message(f"+65{8000000 + n}", n=n) for n in range(30)]
+    try:
+        results = await channel.send_many(messages)
+    finally:
+        await channel.aclose()
+    assert all(r.accepted for r in results)
+    assert 1 <= len(whatsapp_fake.fake.peers) <= 3
+
+
 async def test_send_many_holds_a_capped_provider_without_losing_a_message():
     fake = FakeWhatsApp(rate_per_second=200)
     with ServerThread(fake.app()) as server:

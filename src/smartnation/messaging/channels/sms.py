@@ -117,7 +117,7 @@ class TwilioSmsChannel(HttpChannel):
                 message, PermanentFailure("no-body", "SMS needs a rendered body")
             )
         try:
-            response = await self._client.post(self._path, data=self.build_form(message))
+            response = await self._post(self._path, data=self.build_form(message))
         except httpx.TransportError as exc:
             return SendResult.failed(message, transport_failure(exc))
         if response.status_code in (200, 201):

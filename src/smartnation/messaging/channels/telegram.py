@@ -80,7 +80,7 @@ class TelegramBotChannel(HttpChannel):
                 message, PermanentFailure("too-long", f"text over {MAX_TEXT_LENGTH} characters")
             )
         try:
-            response = await self._client.post(self._path, json=self.build_payload(message))
+            response = await self._post(self._path, json=self.build_payload(message))
         except httpx.TransportError as exc:
             return SendResult.failed(message, transport_failure(exc))
         try:

@@ -142,7 +142,7 @@ class WhatsAppCloudChannel(HttpChannel):
 
     async def send(self, message: OutboundMessage) -> SendResult:
         try:
-            response = await self._client.post(
+            response = await self._post(
                 self._path, json=self.build_payload(message), headers=self._headers
             )
         except httpx.TransportError as exc:

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from smartnation.messaging.channels.ratelimit import TokenBucket
@@ -33,6 +34,8 @@ class FakeProvider:
     # Sent as Retry-After on rate-limit and bare answers when set.
     retry_after: float | None = None
     received: list[dict[str, Any]] = field(default_factory=list)
+    # Client (host, port) pairs seen: how many connections the client really opened.
+    peers: set[tuple[str, int]] = field(default_factory=set)
     accepted: int = 0
     rejected_for_rate: int = 0
     _cap: TokenBucket | None = field(default=None, init=False, repr=False)
@@ -52,6 +55,10 @@ class FakeProvider:
         if self.retry_after is None:
             return {}
         return {"Retry-After": str(int(self.retry_after))}
+
+    def note_peer(self, request: Request) -> None:
+        if self.record and request.client is not None:
+            self.peers.add((request.client.host, request.client.port))
 
     async def scripted(self, recipient: str) -> Response | None:
         """Apply a scripted delay; return a bare-status reply if one is scripted."""

@@ -46,6 +46,7 @@ class FakeTelegram(FakeProvider):
 
     # One early answer per provider error, in the order the provider checks them.
     async def _call(self, request: Request) -> Response:
+        self.note_peer(request)
         if request.path_params["token"] != self.bot_token:
             return bot_error(401, "Unauthorized")
         if request.path_params["method"].lower() != "sendmessage":

@@ -67,6 +67,7 @@ class FakeTwilio(FakeProvider):
 
     # One early answer per provider error, in the order the provider checks them.
     async def _create(self, request: Request) -> Response:
+        self.note_peer(request)
         if not self._authorised(request):
             return twilio_error(401, 20003, "Authenticate")
         form = await request.form()

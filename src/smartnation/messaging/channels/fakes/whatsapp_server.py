@@ -71,6 +71,7 @@ class FakeWhatsApp(FakeProvider):
 
     # One early answer per provider error, in the order the provider checks them.
     async def _send(self, request: Request) -> Response:
+        self.note_peer(request)
         if request.headers.get("authorization") != f"Bearer {self.access_token}":
             return graph_error(
                 190,
