@@ -90,9 +90,8 @@ def test_codes_are_refused_after_five_wrong_attempts(database: Database) -> None
             session, channel="sms", address="81234567", language="en", topics=[], confirm_url="/c"
         )
     for _ in range(5):
-        with database.transaction() as session:
-            with pytest.raises(InvalidInput):
-                subscribers.confirm_web_sign_up(session, pending.subscriber_id, "999999")
+        with database.transaction() as session, pytest.raises(InvalidInput):
+            subscribers.confirm_web_sign_up(session, pending.subscriber_id, "999999")
     with database.transaction() as session, pytest.raises(InvalidInput):
         subscribers.confirm_web_sign_up(session, pending.subscriber_id, pending.code)
 

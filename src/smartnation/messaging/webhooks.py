@@ -37,6 +37,12 @@ class BadSignature(NotAllowed):
     code = "bad_signature"
 
 
+class MalformedBody(InvalidInput):
+    """A signed webhook whose body is not the provider's format (400, as providers expect)."""
+
+    status = 400
+
+
 @dataclass
 class WebhookResult:
     """What a webhook changed, and which provider ids we could not place yet."""
@@ -50,10 +56,9 @@ def _unsigned() -> NotAuthenticated:
     return NotAuthenticated(N_("This webhook must be signed by the provider."), code="unsigned")
 
 
-def _malformed(error: Exception) -> InvalidInput:
-    return InvalidInput(
-        FieldProblem("body", str(error) or "not the provider's format", "malformed")
-    )
+def _malformed(error: Exception) -> MalformedBody:
+    problem = FieldProblem("body", str(error) or "not the provider's format", "malformed")
+    return MalformedBody(problem)
 
 
 def apply_status(session: Session, update: StatusUpdate) -> bool:
