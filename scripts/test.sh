@@ -37,4 +37,11 @@ for project in tests/interop/*/; do
   fi
 done
 
+# Two processes by default (each has its own databases and, for the browser tests, its own server);
+# a file's tests stay together so its session fixtures start once. SMARTNATION_TEST_WORKERS=0 runs
+# everything in this process.
+workers="${SMARTNATION_TEST_WORKERS:-2}"
+if [ "$workers" != "0" ] && [[ " $* " != *" -n "* ]]; then
+  set -- -n "$workers" --dist loadfile "$@"
+fi
 exec .venv/bin/pytest "$@"

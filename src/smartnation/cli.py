@@ -12,7 +12,14 @@ import uvicorn
 from alembic import command as alembic_command
 from alembic.config import Config as AlembicConfig
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy import text
 
 from smartnation.core.config import get_settings
@@ -45,6 +52,10 @@ def alembic_config(url: str | None = None) -> AlembicConfig:
 
 def upgrade_database(url: str | None = None) -> None:
     """Bring the database schema to the newest revision."""
+    url = url or get_settings().database.url
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        # A fresh checkout has no ./var yet; SQLite creates the file but not its folder.
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     alembic_command.upgrade(alembic_config(url), "head")
 
 
@@ -89,6 +100,8 @@ def _progress() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
         TimeRemainingColumn(),
         console=console,
     )
@@ -99,8 +112,15 @@ def demo_load(
     people: Annotated[int, typer.Option(help="How many residents to generate.", min=10)] = 2000,
     seed: Annotated[int, typer.Option(help="Same seed, same people.")] = 1,
     businesses: Annotated[int, typer.Option(help="How many businesses.", min=0)] = 50,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Generator processes on PostgreSQL (default: all cores but one).", min=1),
+    ] = None,
 ) -> None:
-    """Load a synthetic nation (people, addresses, businesses and each service's demo data)."""
+    """Load a synthetic nation (people, addresses, businesses and each service's demo data).
+
+    `--people 5700000` loads the whole nation; on PostgreSQL it streams with COPY.
+    """
     upgrade_database()
     database = Database.from_settings(get_settings().database)
     with database.engine.connect() as connection:
@@ -118,7 +138,13 @@ def demo_load(
             completed = bar.tasks[0].completed
             bar.update(task, rate=f"{completed / max(elapsed, 1e-6):,.0f} rows/s")
 
-        loaded = load_population(database, people, seed, progress=advance)
+        def step(name: str) -> None:
+            bar.update(task, description=name)
+
+        loaded = load_population(
+            database, people, seed, progress=advance, step=step, workers=workers
+        )
+        bar.update(task, description="Residents")
     made = load_businesses(database, businesses, seed)
     extras = [
         line

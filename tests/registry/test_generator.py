@@ -7,14 +7,18 @@ from datetime import date
 
 from smartnation.core.clock import age_on
 from smartnation.core.validators import is_valid_nric, parse_postal_code
+from smartnation.registry import names
 from smartnation.registry.generator import (
     CHUNK_SIZE,
     REFERENCE_DATE,
     RESIDENT_COLUMNS,
     building_count,
     generate_addresses,
+    generate_chunk,
+    generate_chunks,
     generate_residents,
 )
+from smartnation.registry.loader import copy_blocks
 
 PEOPLE = 20_000
 
@@ -85,3 +89,43 @@ def test_addresses_have_valid_unique_postal_codes() -> None:
     assert len(set(codes)) == len(codes)
     for code in codes:
         assert parse_postal_code(code) == code
+
+
+def test_people_do_not_depend_on_how_they_are_chunked() -> None:
+    buildings = building_count(PEOPLE)
+    whole = generate_chunk(11, 0, 3000, buildings)
+    parts = [generate_chunk(11, s, c, buildings) for s, c in ((0, 1), (1, 999), (1000, 2000))]
+    assert list(whole.rows()) == [row for part in parts for row in part.rows()]
+    assert [len(c) for c in generate_chunks(11, 0, 2500, buildings, size=1000)] == [1000, 1000, 500]
+
+
+def _parse_copy_text(block: bytes) -> list[tuple[object, ...]]:
+    rows = []
+    for line in block.decode().splitlines():
+        fields = [None if f == r"\N" else f for f in line.split("\t")]
+        fields[3] = date.fromisoformat(str(fields[3]))
+        rows.append(tuple(fields))
+    return rows
+
+
+def test_copy_text_holds_exactly_the_generated_rows() -> None:
+    chunk = generate_chunk(5, 123, 5000, building_count(PEOPLE))
+    parsed = _parse_copy_text(chunk.copy_text("2026-01-01T00:00:00+00:00"))
+    assert [row[:-1] for row in parsed] == list(chunk.rows())
+    assert {row[-1] for row in parsed} == {"2026-01-01T00:00:00+00:00"}
+
+
+def test_name_parts_need_no_escaping_in_copy_text() -> None:
+    # copy_text writes values as they are: none may hold COPY's special characters.
+    parts = [v for name in dir(names) if name.isupper() for v in getattr(names, name)]
+    assert parts
+    for part in parts:
+        assert not set(part) & {"\t", "\n", "\r", "\\"}, part
+
+
+def test_worker_processes_make_the_same_blocks_as_this_process() -> None:
+    count, buildings = CHUNK_SIZE + 700, building_count(PEOPLE)
+    here = list(copy_blocks(9, 300, count, buildings, "NOW", workers=0))
+    there = list(copy_blocks(9, 300, count, buildings, "NOW", workers=2))
+    assert [rows for _, rows in there] == [CHUNK_SIZE, 700]
+    assert here == there

@@ -13,6 +13,7 @@ from smartnation.core.db import Database
 from smartnation.core.errors import Conflict, InvalidInput, NotFound
 from smartnation.core.web.auth import issue_api_token
 from smartnation.registry import service
+from smartnation.registry.generator import building_count, generate_residents
 from smartnation.registry.loader import load_businesses, load_population
 from smartnation.registry.models import Resident
 
@@ -163,3 +164,69 @@ def test_business_lookup_lists_officers(population: Database, client: TestClient
     assert response.status_code == 200
     roles = sorted(o["role"] for o in response.json()["officers"])
     assert roles == ["director", "secretary"]
+
+
+def _schema_of(connection: sa.Connection, table: str) -> list[tuple[str, str]]:
+    return sorted(
+        connection.exec_driver_sql(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            f"WHERE conrelid = '{table}'::regclass UNION ALL "
+            f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename = '{table}'"
+        ).all()
+    )
+
+
+def test_large_load_builds_indexes_afterwards_to_the_same_end_state(
+    database: Database, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("COPY and index rebuilding are PostgreSQL's")
+    with database.connection() as connection:
+        before = _schema_of(connection, "registry_resident")
+    steps: list[str] = []
+    loaded = load_population(database, 2000, seed=3, rebuild_indexes=True, step=steps.append)
+    assert loaded == 2000
+    assert steps == ["Building indexes", "Analysing"]
+    with database.connection() as connection:
+        assert _schema_of(connection, "registry_resident") == before
+        # The foreign key and unique constraint are back and enforced.
+        with pytest.raises(sa.exc.IntegrityError), connection.begin_nested():
+            connection.exec_driver_sql(
+                "UPDATE registry_resident SET postal_code = '999999' WHERE id = "
+                "(SELECT min(id) FROM registry_resident)"
+            )
+        with pytest.raises(sa.exc.IntegrityError), connection.begin_nested():
+            connection.exec_driver_sql(
+                "UPDATE registry_resident SET nric = (SELECT max(nric) FROM registry_resident) "
+                "WHERE id = (SELECT min(id) FROM registry_resident)"
+            )
+
+
+def test_a_failed_load_leaves_nothing_behind(database: Database, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("COPY and index rebuilding are PostgreSQL's")
+    with database.connection() as connection:
+        before = _schema_of(connection, "registry_resident")
+
+    def fail(done: int) -> None:
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        load_population(database, 1000, seed=3, rebuild_indexes=True, progress=fail)
+    with database.connection() as connection:
+        assert _schema_of(connection, "registry_resident") == before
+        assert connection.exec_driver_sql("SELECT count(*) FROM registry_resident").scalar() == 0
+
+
+def test_loading_on_both_databases_gives_the_same_people(database: Database) -> None:
+    load_population(database, 400, seed=4, workers=0)
+    with database.transaction() as session:
+        stored = session.execute(
+            sa.select(
+                Resident.nric, Resident.name, Resident.date_of_birth, Resident.mobile
+            ).order_by(Resident.id)
+        ).all()
+    expected = [
+        (r[0], r[1], r[3], r[11]) for r in generate_residents(4, 0, 400, building_count(400))
+    ]
+    assert [tuple(row) for row in stored] == expected

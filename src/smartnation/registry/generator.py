@@ -1,8 +1,11 @@
 """A synthetic population shaped like Singapore's, deterministic for a seed.
 
-The same seed gives the same people, whichever chunk size or process generates them: each chunk
-draws from its own generator seeded by (seed, chunk number), and NRIC/FIN digits come from a
-bijection of the person's index, so numbers are unique and checksums valid without coordination.
+Every person draws a fixed number of uniform numbers from one PCG64 stream per seed, in the order
+of their index, so person `i` is the same whichever chunk, process or offset generates them: a
+chunk starting at `start` simply advances the stream by `start * DRAWS_PER_PERSON` first. People
+are made a chunk at a time with NumPy (columns, not rows), which is what makes loading the whole
+nation fast; NRIC/FIN digits come from a bijection of the person's index, so numbers are unique and
+checksums valid without coordination.
 
 Shape: about 62% citizens, 9% permanent residents and 29% foreigners; the resident age pyramid of
 the 2020 census; Chinese, Malay, Indian and other communities in census proportions; HDB flats for
@@ -12,10 +15,16 @@ most residents, condominiums and landed homes for some, dormitories for many wor
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import accumulate
+from functools import lru_cache
+from itertools import accumulate, permutations
+from typing import Any, BinaryIO, cast
+
+import numpy as np
+import numpy.typing as npt
 
 from smartnation.core.validators import nric_check_letter
 from smartnation.registry import names as n
@@ -26,36 +35,14 @@ CHUNK_SIZE = 50_000
 PEOPLE_PER_BUILDING = 40
 
 # Resident population by five-year band (thousands), 2020 census; the last band is 90-99.
-_RESIDENT_AGE_BANDS = (
-    191,
-    208,
-    213,
-    219,
-    250,
-    300,
-    318,
-    313,
-    308,
-    301,
-    296,
-    302,
-    283,
-    238,
-    163,
-    103,
-    68,
-    38,
-    20,
-)
+_RESIDENT_AGE_BANDS: tuple[int, ...] = (191, 208, 213, 219, 250, 300, 318, 313, 308, 301)
+_RESIDENT_AGE_BANDS += (296, 302, 283, 238, 163, 103, 68, 38, 20)
 # Non-residents are mostly of working age.
 _FOREIGNER_AGE_BANDS = (20, 25, 25, 30, 160, 260, 260, 200, 160, 110, 70, 40, 20, 8, 3, 1, 1, 0, 0)
-_RESIDENT_AGE_CUM = list(accumulate(_RESIDENT_AGE_BANDS))
-_FOREIGNER_AGE_CUM = list(accumulate(_FOREIGNER_AGE_BANDS))
 
-_STATUS_CUM = list(accumulate((62, 9, 29)))  # citizen, PR, foreigner
 _RACE = ("CN", "MY", "IN", "XX")
-_RACE_CUM = list(accumulate((740, 135, 90, 35)))  # per mille, resident population
-_FOREIGN_NATIONALITY = (
+_RACE_PER_MILLE = (740, 135, 90, 35)  # resident population
+_FOREIGN_NATIONALITY: tuple[str, ...] = (
     "MY",
     "CN",
     "IN",
@@ -68,34 +55,74 @@ _FOREIGN_NATIONALITY = (
     "AU",
     "JP",
     "KR",
-    "VN",
 )
-_FOREIGN_NATIONALITY_CUM = list(accumulate((22, 18, 16, 10, 10, 6, 5, 3, 2, 2, 2, 2, 2)))
+_FOREIGN_NATIONALITY += ("VN",)
+_FOREIGN_NATIONALITY_WEIGHTS = (22, 18, 16, 10, 10, 6, 5, 3, 2, 2, 2, 2, 2)
 _PR_NATIONALITY = ("MY", "CN", "IN", "ID", "GB")
-_PR_BIRTH_CUM = list(accumulate((45, 30, 15, 5, 5)))
+_PR_NATIONALITY_WEIGHTS = (45, 30, 15, 5, 5)
 _HOUSING = ("111", "112", "113", "114", "115", "116", "131", "132", "139", "121", "122", "123")
-_HOUSING_CUM = list(accumulate((2, 5, 18, 32, 18, 5, 9, 3, 3, 1, 2, 2)))
-_BUILDING_KIND = {
-    "111": "hdb",
-    "112": "hdb",
-    "113": "hdb",
-    "114": "hdb",
-    "115": "hdb",
-    "116": "hdb",
-    "131": "condo",
-    "132": "condo",
-    "139": "condo",
-    "121": "landed",
-    "122": "landed",
-    "123": "landed",
-    "199": "dormitory",
-}
-_BUILDING_KIND_CUM = list(accumulate((70, 18, 10, 2)))  # hdb, condo, landed, dormitory
+_HOUSING_WEIGHTS = (2, 5, 18, 32, 18, 5, 9, 3, 3, 1, 2, 2)
 _BUILDING_KINDS = ("hdb", "condo", "landed", "dormitory")
+_BUILDING_KIND_CUM = list(accumulate((70, 18, 10, 2)))
+# Which kind of building each housing type is found in (index into _BUILDING_KINDS; HDB if absent).
+_KIND_BY_HOUSING = {"131": 1, "132": 1, "139": 1, "121": 2, "122": 2, "123": 2, "199": 3}
 _SECTORS = tuple(f"{s:02d}" for s in range(1, 83) if s != 74)
 # Multipliers coprime to the ranges they permute: indexes map to numbers that look scattered.
 _NRIC_MULTIPLIER = 7_654_321
 _POSTAL_MULTIPLIER = 7_919
+_NRIC_WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
+
+RESIDENT_COLUMNS = (
+    "nric",
+    "name",
+    "sex",
+    "date_of_birth",
+    "race",
+    "nationality",
+    "birth_country",
+    "residential_status",
+    "postal_code",
+    "floor",
+    "unit",
+    "mobile",
+    "email",
+    "marital_status",
+    "housing_type",
+)
+
+# The uniform numbers each person draws, by what they decide. Adding a draw changes every person
+# of every seed, so new draws go at the end.
+(
+    _U_STATUS,
+    _U_SEX,
+    _U_AGE_BAND,
+    _U_AGE_YEAR,
+    _U_COMMUNITY,
+    _U_ORIGIN,
+    _U_ARRIVAL,
+    _U_PERMIT,
+    _U_HOUSING,
+    _U_BIRTHDAY,
+    _U_LONG_NAME,
+    _U_BUILDING,
+    _U_FLOOR,
+    _U_UNIT,
+    _U_HAS_PHONE,
+    _U_PHONE,
+    _U_HAS_EMAIL,
+    _U_EMAIL_DOMAIN,
+    _U_MARITAL,
+    _U_NAME_1,
+    _U_NAME_2,
+    _U_NAME_3,
+    _U_NAME_4,
+    _U_NAME_5,
+) = range(24)
+DRAWS_PER_PERSON = 24
+
+Strings = npt.NDArray[np.object_]
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +177,14 @@ def generate_addresses(seed: int, count: int) -> list[AddressRow]:
     return rows
 
 
-class _BuildingIndex:
-    """Buildings grouped by kind, so a person is housed in a place that fits their housing type."""
-
-    def __init__(self, addresses: list[AddressRow]) -> None:
-        self.by_kind: dict[str, list[str]] = {kind: [] for kind in _BUILDING_KINDS}
-        for address in addresses:
-            self.by_kind[address.building_type].append(address.postal_code)
+@lru_cache(maxsize=4)
+def _building_pools(seed: int, buildings: int) -> tuple[Strings, ...]:
+    """Postal codes by kind of building, so a person lives in a place that fits their housing."""
+    by_kind: dict[str, list[str]] = {kind: [] for kind in _BUILDING_KINDS}
+    for address in generate_addresses(seed, buildings):
+        by_kind[address.building_type].append(address.postal_code)
+    hdb = by_kind["hdb"] or [code for codes in by_kind.values() for code in codes]
+    return tuple(_strings(by_kind[kind] or hdb) for kind in _BUILDING_KINDS)
 
 
 def nric_for(index: int, prefix: str) -> str:
@@ -165,72 +193,409 @@ def nric_for(index: int, prefix: str) -> str:
     return f"{prefix}{digits}{nric_check_letter(prefix, digits)}"
 
 
-def _age(rng: random.Random, cum: list[int]) -> int:
-    band = rng.choices(range(len(cum)), cum_weights=cum)[0]
-    return band * 5 + rng.randint(0, 9 if band == len(cum) - 1 else 4)
+def _strings(values: Any) -> Strings:
+    """A one-dimensional array of Python strings (NumPy would otherwise make fixed-width ones)."""
+    items = list(values)
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
 
 
-def _chinese_name(rng: random.Random, sex: str) -> str:
-    surname = rng.choice(n.CHINESE_SURNAMES)
-    given = f"{rng.choice(n.CHINESE_SYLLABLES)} {rng.choice(n.CHINESE_SYLLABLES)}"
-    roll = rng.random()
-    if roll < 0.18:
-        christian = rng.choice(n.CHRISTIAN_NAMES_MALE if sex == "M" else n.CHRISTIAN_NAMES_FEMALE)
-        return (
-            f"{surname} {given}, {christian}" if roll < 0.09 else f"{christian} {surname} {given}"
+def _pick(table: Strings, u: Floats) -> Strings:
+    """table[floor(u * len(table))]: a uniform choice for each person."""
+    return table[(u * len(table)).astype(np.int64)]
+
+
+def _category(weights: tuple[int, ...], u: Floats) -> Ints:
+    cumulative = np.cumsum(weights)
+    return np.searchsorted(cumulative, u * cumulative[-1], side="right")  # type: ignore[no-any-return]
+
+
+def _check_letter_tables() -> dict[str, Strings]:
+    # The check letter depends only on the weighted digit sum modulo 11: find digits for each
+    # remainder and ask the validator, so the letters come from the one implementation.
+    sums: dict[int, str] = {}
+    for number in range(100):
+        digits = f"{number:07d}"
+        sums.setdefault(
+            sum(w * int(d) for w, d in zip(_NRIC_WEIGHTS, digits, strict=True)) % 11, digits
         )
-    return f"{surname} {given}"
+    return {
+        prefix: _strings(nric_check_letter(prefix, sums[r]) for r in range(11))
+        for prefix in "STFGM"
+    }
 
 
-def _malay_name(rng: random.Random, sex: str) -> str:
-    father = f"{rng.choice(n.MALAY_MALE)} {rng.choice(n.MALAY_MALE)}"
-    if sex == "M":
-        return f"{rng.choice(n.MALAY_MALE)} {rng.choice(n.MALAY_MALE)} BIN {father}"
-    return f"{rng.choice(n.MALAY_FEMALE)} {rng.choice(n.MALAY_FEMALE)} BINTE {father}"
+_CHECK_LETTERS = np.stack(list(_check_letter_tables().values()))  # [prefix, remainder]
+_PREFIXES = _strings("STFGM")
+_SEXES = _strings("FM")
+_TWO_DIGITS = _strings(f"{i:02d}" for i in range(31))
+_THREE_DIGITS = _strings(f"{i:03d}" for i in range(1000))
+_FOUR_DIGITS = _strings(f"{i:04d}" for i in range(10_000))
+_MOBILE_START = _strings(("+658", "+659"))
+_EMAIL_NUMBER = _strings(str(i) for i in range(997))
+_EMAIL_DOMAINS = _strings(("@example.sg", "@example.com", "@mail.example.org"))
+_COUNTRIES = _strings(dict.fromkeys(("SG", *_FOREIGN_NATIONALITY, *_PR_NATIONALITY)))
+_COUNTRY_INDEX = {code: i for i, code in enumerate(_COUNTRIES.tolist())}
+_PR_COUNTRY = np.array([_COUNTRY_INDEX[c] for c in _PR_NATIONALITY])
+_FOREIGN_COUNTRY = np.array([_COUNTRY_INDEX[c] for c in _FOREIGN_NATIONALITY])
+_HOUSING_CODES = _strings((*_HOUSING, "199"))
+_HOUSING_INDEX = {code: i for i, code in enumerate(_HOUSING_CODES.tolist())}
+_KIND_OF_HOUSING = np.array([_KIND_BY_HOUSING.get(code, 0) for code in _HOUSING_CODES.tolist()])
+_DOB_BASE = REFERENCE_DATE.toordinal() - 101 * 366
+_DOB_ISO = _strings(
+    date.fromordinal(o).isoformat() for o in range(_DOB_BASE, _DOB_BASE + 102 * 366)
+)
+_YEAR_2000 = date(2000, 1, 1).toordinal()
 
 
-def _indian_name(rng: random.Random, sex: str) -> str:
-    father = rng.choice(n.INDIAN_FATHERS)
-    if sex == "M":
-        return f"{rng.choice(n.INDIAN_MALE)} S/O {father}"
-    return f"{rng.choice(n.INDIAN_FEMALE)} D/O {father}"
+def _email_token(part: str) -> str:
+    return "".join(ch for ch in part.lower() if ch.isalnum())
 
 
-def _other_name(rng: random.Random, _sex: str) -> str:
-    return f"{rng.choice(n.WESTERN_GIVEN)} {rng.choice(n.EURASIAN_SURNAMES)}"
+class _Names:
+    """Name parts as arrays, with the lower-case tokens emails are made of."""
+
+    def __init__(self, values: tuple[str, ...]) -> None:
+        self.upper = _strings(values)
+        self.token = _strings(_email_token(v) for v in values)
+
+    def pick(self, u: Floats) -> tuple[Strings, Strings]:
+        index = (u * len(self.upper)).astype(np.int64)
+        return self.upper[index], self.token[index]
 
 
-def _foreign_name(rng: random.Random, sex: str, nationality: str) -> str:
-    if nationality == "CN":
-        return f"{rng.choice(n.PRC_SURNAMES)} {rng.choice(n.CHINESE_SYLLABLES)}"
-    if nationality == "MY":
-        return rng.choice((_chinese_name, _malay_name, _indian_name))(rng, sex)
-    if nationality in ("IN", "LK"):
-        return _indian_name(rng, sex)
-    if nationality == "BD":
-        return " ".join(rng.sample(n.BANGLADESHI_GIVEN, 3))
-    if nationality == "PH":
-        return f"{rng.choice(n.FILIPINO_GIVEN)} {rng.choice(n.FILIPINO_SURNAMES)}"
-    if nationality == "ID":
-        return _malay_name(rng, sex).split(" BIN")[0]
-    return _other_name(rng, sex)
+_CN_SURNAME = _Names(n.CHINESE_SURNAMES)
+_CN_SYLLABLE = _Names(n.CHINESE_SYLLABLES)
+_CHRISTIAN = (_Names(n.CHRISTIAN_NAMES_FEMALE), _Names(n.CHRISTIAN_NAMES_MALE))
+_MALAY = (_Names(n.MALAY_FEMALE), _Names(n.MALAY_MALE))
+_MALAY_MALE = _MALAY[1]
+_INDIAN = (_Names(n.INDIAN_FEMALE), _Names(n.INDIAN_MALE))
+_INDIAN_FATHER = _Names(n.INDIAN_FATHERS)
+_WESTERN = _Names(n.WESTERN_GIVEN)
+_EURASIAN = _Names(n.EURASIAN_SURNAMES)
+_PRC_SURNAME = _Names(n.PRC_SURNAMES)
+_BANGLADESHI_PARTS = list(permutations(n.BANGLADESHI_GIVEN, 3))  # three different names
+_BANGLADESHI_FULL = _strings(" ".join(parts) for parts in _BANGLADESHI_PARTS)
+_BANGLADESHI_FIRST = _strings(_email_token(parts[0]) for parts in _BANGLADESHI_PARTS)
+_BANGLADESHI_SECOND = _strings(_email_token(parts[1]) for parts in _BANGLADESHI_PARTS)
+_FILIPINO_GIVEN = _Names(n.FILIPINO_GIVEN)
+_FILIPINO_SURNAME = _Names(n.FILIPINO_SURNAMES)
+_LONG_NAME_TAIL = " ALSO KNOWN AS {} ABDUL RAHMAN BIN MOHAMED ISKANDAR SHAH"
 
 
-_RESIDENT_NAMERS = {"CN": _chinese_name, "MY": _malay_name, "IN": _indian_name, "XX": _other_name}
+def _by_sex(tables: tuple[_Names, _Names], male: npt.NDArray[np.bool_], u: Floats) -> Any:
+    female_upper, female_token = tables[0].pick(u)
+    male_upper, male_token = tables[1].pick(u)
+    return np.where(male, male_upper, female_upper), np.where(male, male_token, female_token)
 
 
-def _very_long(name: str) -> str:
-    # Some people's full names run past what a card prints; systems must not cut them off.
-    first = name.split(" ", maxsplit=1)[0]
-    return f"{name} ALSO KNOWN AS {first} ABDUL RAHMAN BIN MOHAMED ISKANDAR SHAH"
+def _names(style: Ints, male: npt.NDArray[np.bool_], u: Floats) -> tuple[Strings, Strings]:
+    """Names in the style of each person's community, and the two tokens of their email."""
+    count = len(style)
+    name = np.empty(count, dtype=object)
+    first = np.empty(count, dtype=object)
+    second = np.empty(count, dtype=object)
+
+    def fill(kind: int, build: Any) -> None:
+        where = style == kind
+        if where.any():
+            name[where], first[where], second[where] = build(male[where], u[where])
+
+    def chinese(is_male: Any, v: Floats) -> Any:
+        surname, surname_token = _CN_SURNAME.pick(v[:, 0])
+        one, one_token = _CN_SYLLABLE.pick(v[:, 1])
+        full = surname + " " + one + " " + _CN_SYLLABLE.pick(v[:, 2])[0]
+        first, second = surname_token, one_token
+        # Some carry a Christian name too: after the Chinese name with a comma, or before it.
+        roll = v[:, 4]
+        after, before = roll < 0.09, (roll >= 0.09) & (roll < 0.18)
+        christian, christian_token = _by_sex(_CHRISTIAN, is_male, v[:, 3])
+        full[after] = full[after] + ", " + christian[after]
+        full[before] = christian[before] + " " + full[before]
+        first = np.where(before, christian_token, first)
+        second = np.where(before, surname_token, second)
+        return full, first, second
+
+    def malay(is_male: Any, v: Floats) -> Any:
+        one, one_token = _by_sex(_MALAY, is_male, v[:, 0])
+        two, two_token = _by_sex(_MALAY, is_male, v[:, 1])
+        father = _MALAY_MALE.pick(v[:, 2])[0] + " " + _MALAY_MALE.pick(v[:, 3])[0]
+        full = one + " " + two + np.where(is_male, " BIN ", " BINTE ") + father
+        return full, one_token, two_token
+
+    def indonesian(is_male: Any, v: Floats) -> Any:
+        one, one_token = _by_sex(_MALAY, is_male, v[:, 0])
+        two, two_token = _by_sex(_MALAY, is_male, v[:, 1])
+        return one + " " + two, one_token, two_token
+
+    def indian(is_male: Any, v: Floats) -> Any:
+        given, given_token = _by_sex(_INDIAN, is_male, v[:, 0])
+        father, father_token = _INDIAN_FATHER.pick(v[:, 1])
+        return given + np.where(is_male, " S/O ", " D/O ") + father, given_token, father_token
+
+    def western(_is_male: Any, v: Floats) -> Any:
+        given, given_token = _WESTERN.pick(v[:, 0])
+        surname, surname_token = _EURASIAN.pick(v[:, 1])
+        return given + " " + surname, given_token, surname_token
+
+    def prc(_is_male: Any, v: Floats) -> Any:
+        surname, surname_token = _PRC_SURNAME.pick(v[:, 0])
+        given, given_token = _CN_SYLLABLE.pick(v[:, 1])
+        return surname + " " + given, surname_token, given_token
+
+    def bangladeshi(_is_male: Any, v: Floats) -> Any:
+        index = (v[:, 0] * len(_BANGLADESHI_FULL)).astype(np.int64)
+        return _BANGLADESHI_FULL[index], _BANGLADESHI_FIRST[index], _BANGLADESHI_SECOND[index]
+
+    def filipino(_is_male: Any, v: Floats) -> Any:
+        given, given_token = _FILIPINO_GIVEN.pick(v[:, 0])
+        surname, surname_token = _FILIPINO_SURNAME.pick(v[:, 1])
+        return given + " " + surname, given_token, surname_token
+
+    for kind, build in enumerate(
+        (chinese, malay, indian, western, prc, bangladeshi, filipino, indonesian)
+    ):
+        fill(kind, build)
+    return name, cast(Strings, first + "." + second)
 
 
-def _email_for(rng: random.Random, name: str, index: int) -> str:
-    local = "".join(
-        ch for ch in name.split(",", maxsplit=1)[0].lower() if ch.isalnum() or ch == " "
+# Name styles: the resident communities first (in _RACE order), then foreign ones; the race each
+# style is recorded with; the name style of each foreign nationality.
+_STYLES = ("CN", "MY", "IN", "XX", "PRC", "BD", "PH", "ID")
+_RACE_OF_STYLE = np.array([0, 1, 2, 3, 0, 3, 3, 1])
+_STYLE_OF_FOREIGN = np.array(
+    [
+        _STYLES.index({"CN": "PRC", "MY": "MY", "IN": "IN"}.get(c, c if c in _STYLES else "XX"))
+        for c in _FOREIGN_NATIONALITY
+    ]
+)
+# Nationalities many work-permit holders (who live in dormitories) come from.
+_PERMIT_ORIGIN = np.isin(_FOREIGN_NATIONALITY, ("BD", "IN", "MM", "CN"))
+
+
+@dataclass(frozen=True, slots=True)
+class PeopleChunk:
+    """People `start` to `start + len(nric)` as columns; missing values are None."""
+
+    start: int
+    nric: Strings
+    name: Strings
+    sex: Strings
+    dob_ordinal: Ints
+    race: Strings
+    nationality: Strings
+    birth_country: Strings
+    residential_status: Strings
+    postal_code: Strings
+    floor: Strings
+    unit: Strings
+    mobile: Strings
+    email: Strings
+    marital_status: Strings
+    housing_type: Strings
+
+    def __len__(self) -> int:
+        return len(self.nric)
+
+    def rows(self) -> Iterator[tuple[object, ...]]:
+        """The people as tuples in the column order of RESIDENT_COLUMNS."""
+        dobs = [date.fromordinal(o) for o in self.dob_ordinal.tolist()]
+        return zip(
+            self.nric.tolist(),
+            self.name.tolist(),
+            self.sex.tolist(),
+            dobs,
+            self.race.tolist(),
+            self.nationality.tolist(),
+            self.birth_country.tolist(),
+            self.residential_status.tolist(),
+            self.postal_code.tolist(),
+            self.floor.tolist(),
+            self.unit.tolist(),
+            self.mobile.tolist(),
+            self.email.tolist(),
+            self.marital_status.tolist(),
+            self.housing_type.tolist(),
+            strict=True,
+        )
+
+    def copy_text(self, *constants: str) -> bytes:
+        """The people in PostgreSQL's COPY text format, with constant trailing columns.
+
+        No generated value contains a tab, newline or backslash (the name tables are checked by a
+        test), so values need no escaping; missing values are `\\N`.
+        """
+        columns: list[Any] = []
+        for values in (
+            self.nric,
+            self.name,
+            self.sex,
+            _DOB_ISO[self.dob_ordinal - _DOB_BASE],
+            self.race,
+            self.nationality,
+            self.birth_country,
+            self.residential_status,
+            self.postal_code,
+            self.floor,
+            self.unit,
+            self.mobile,
+            self.email,
+            self.marital_status,
+            self.housing_type,
+        ):
+            column = values.tolist()
+            if None in column:
+                column = [r"\N" if value is None else value for value in column]
+            columns.append(column)
+        for constant in constants:
+            columns.append([constant] * len(self))
+        text = "\n".join(map("\t".join, zip(*columns, strict=True)))
+        return (text + "\n").encode() if text else b""
+
+
+def _draws(seed: int, start: int, count: int) -> Floats:
+    """The uniform numbers of people `start` to `start + count`: one row per person."""
+    bit_generator = np.random.PCG64(np.random.SeedSequence([seed, 0x5EED_0F_5]))
+    bit_generator.advance(start * DRAWS_PER_PERSON)
+    return np.random.Generator(bit_generator).random((count, DRAWS_PER_PERSON))
+
+
+def generate_chunk(seed: int, start: int, count: int, buildings: int) -> PeopleChunk:
+    """People `start` to `start + count` as columns: the same people for any start and count."""
+    u = _draws(seed, start, count)
+    index = np.arange(start, start + count, dtype=np.int64)
+    pools = _building_pools(seed, buildings)
+
+    status = _category((62, 9, 29), u[:, _U_STATUS])  # citizen, PR, foreigner
+    foreign = status == 2
+    male = u[:, _U_SEX] < 0.49
+    band_u, year_u = u[:, _U_AGE_BAND], u[:, _U_AGE_YEAR]
+    band = np.where(
+        foreign, _category(_FOREIGNER_AGE_BANDS, band_u), _category(_RESIDENT_AGE_BANDS, band_u)
     )
-    local = ".".join(local.split()[:2]) or "resident"
-    return f"{local}{index % 997}@{rng.choice(('example.sg', 'example.com', 'mail.example.org'))}"
+    last_band = np.where(foreign, len(_FOREIGNER_AGE_BANDS), len(_RESIDENT_AGE_BANDS)) - 1
+    age = band * 5 + (year_u * np.where(band == last_band, 10, 5)).astype(np.int64)
+
+    # Residents: community, nationality (a country code index) and housing.
+    race = _category(_RACE_PER_MILLE, u[:, _U_COMMUNITY])
+    style = race.copy()  # name styles 0-3 are the resident communities
+    pr_nationality = _PR_COUNTRY[_category(_PR_NATIONALITY_WEIGHTS, u[:, _U_ORIGIN])]
+    citizen = status == 0
+    nationality = np.where(citizen, _COUNTRY_INDEX["SG"], pr_nationality)
+    birth_country = np.where(
+        citizen,
+        np.where(u[:, _U_ORIGIN] < 0.9, _COUNTRY_INDEX["SG"], _COUNTRY_INDEX["MY"]),
+        pr_nationality,
+    )
+    housing = _category(_HOUSING_WEIGHTS, u[:, _U_HOUSING])
+    dob = REFERENCE_DATE.toordinal() - age * 365 - age // 4 - (u[:, _U_BIRTHDAY] * 365).astype(int)
+    prefix = np.where(dob >= _YEAR_2000, 1, 0)  # S, T
+
+    # Foreigners: nationality, community, names, passes and where they live.
+    if foreign.any():
+        origin = _category(_FOREIGN_NATIONALITY_WEIGHTS, u[foreign, _U_COMMUNITY])
+        nationality[foreign] = birth_country[foreign] = _FOREIGN_COUNTRY[origin]
+        foreign_style = _STYLE_OF_FOREIGN[origin]
+        # Malaysians come from all three communities.
+        malaysian = origin == _FOREIGN_NATIONALITY.index("MY")
+        foreign_style[malaysian] = (u[foreign, _U_ORIGIN][malaysian] * 3).astype(np.int64)
+        style[foreign] = foreign_style
+        race[foreign] = _RACE_OF_STYLE[foreign_style]
+        foreign_age = age[foreign]
+        stay = np.clip(np.minimum(foreign_age - 18, 30), 0, None) + 1
+        arrival = REFERENCE_DATE.year - (u[foreign, _U_ARRIVAL] * stay).astype(np.int64)
+        permit = (foreign_age >= 20) & _PERMIT_ORIGIN[origin] & (u[foreign, _U_PERMIT] < 0.55)
+        housing[foreign] = np.where(
+            permit,
+            _HOUSING_INDEX["199"],
+            np.where(u[foreign, _U_HOUSING] < 0.5, _HOUSING_INDEX["131"], _HOUSING_INDEX["114"]),
+        )
+        prefix[foreign] = np.where(arrival < 2000, 2, np.where(arrival < 2022, 3, 4))  # F, G, M
+
+    name, email_local = _names(style, male, u[:, _U_NAME_1 : _U_NAME_5 + 1])
+    for i in np.flatnonzero(u[:, _U_LONG_NAME] < 0.0005).tolist():
+        # Some people's full names run past what a card prints; systems must not cut them off.
+        name[i] = name[i] + _LONG_NAME_TAIL.format(name[i].split(" ", 1)[0])
+
+    kind = _KIND_OF_HOUSING[housing]
+    postal_code = np.empty(count, dtype=object)
+    for kind_index, pool in enumerate(pools):
+        where = kind == kind_index
+        postal_code[where] = _pick(pool, u[where, _U_BUILDING])
+    landed = kind == _BUILDING_KINDS.index("landed")  # houses have no floor and unit
+    floor = _pick(_TWO_DIGITS[1:], u[:, _U_FLOOR])
+    unit = _pick(_THREE_DIGITS[1:401], u[:, _U_UNIT])
+    floor[landed] = unit[landed] = None
+
+    # Most adults have a mobile; many of the oldest and youngest do not.
+    phone_share = np.where(age < 12, 0.25, np.where(age >= 75, 0.72, 0.97))
+    number = (u[:, _U_PHONE] * 20_000_000).astype(np.int64)  # 8 or 9, then seven digits
+    mobile = (
+        _MOBILE_START[number // 10_000_000]
+        + _THREE_DIGITS[number // 10_000 % 1_000]
+        + _FOUR_DIGITS[number % 10_000]
+    )
+    mobile[u[:, _U_HAS_PHONE] >= phone_share] = None
+    email_share = np.where(age < 13, 0.0, np.where(age >= 75, 0.45, 0.85))
+    has_email = u[:, _U_HAS_EMAIL] < email_share
+    email = np.full(count, None, dtype=object)
+    email[has_email] = (
+        email_local[has_email]
+        + _EMAIL_NUMBER[index[has_email] % 997]
+        + _pick(_EMAIL_DOMAINS, u[has_email, _U_EMAIL_DOMAIN])
+    )
+
+    marital_u = u[:, _U_MARITAL]
+    marital = np.where(
+        marital_u < 0.3,
+        0,
+        np.where(marital_u < 0.88, 1, np.where((age > 60) & (marital_u < 0.96), 2, 3)),
+    )
+    marital[age < 21] = 0
+
+    digits = index * _NRIC_MULTIPLIER % 10_000_000
+    weighted = np.zeros(count, dtype=np.int64)
+    rest = digits.copy()
+    for weight in reversed(_NRIC_WEIGHTS):
+        weighted += weight * (rest % 10)
+        rest //= 10
+    nric = (
+        _PREFIXES[prefix]
+        + _THREE_DIGITS[digits // 10_000]
+        + _FOUR_DIGITS[digits % 10_000]
+        + _CHECK_LETTERS[prefix, weighted % 11]
+    )
+
+    return PeopleChunk(
+        start=start,
+        nric=nric,
+        name=name,
+        sex=_SEXES[male.astype(np.int64)],
+        dob_ordinal=dob,
+        race=_strings(_RACE)[race],
+        nationality=_COUNTRIES[nationality],
+        birth_country=_COUNTRIES[birth_country],
+        residential_status=_strings("CPA")[status],
+        postal_code=postal_code,
+        floor=floor,
+        unit=unit,
+        mobile=mobile,
+        email=email,
+        marital_status=_strings("1235")[marital],
+        housing_type=_HOUSING_CODES[housing],
+    )
+
+
+def generate_chunks(
+    seed: int, start: int, count: int, buildings: int, size: int = CHUNK_SIZE
+) -> Iterator[PeopleChunk]:
+    """People `start` to `start + count`, a chunk of at most `size` at a time."""
+    end = start + count
+    while start < end:
+        step = min(size, end - start)
+        yield generate_chunk(seed, start, step, buildings)
+        start += step
 
 
 def generate_residents(
@@ -238,135 +603,35 @@ def generate_residents(
 ) -> Iterator[tuple[object, ...]]:
     """People `start` to `start + count`, as rows in the column order of `RESIDENT_COLUMNS`.
 
-    Call it with any `start` that is a multiple of CHUNK_SIZE and the result is the same as if
-    the whole population were generated at once.
+    Any `start` gives the same people as generating the whole population at once.
     """
-    addresses = _BuildingIndex(generate_addresses(seed, buildings))
-    hdb = addresses.by_kind["hdb"] or [a for k in _BUILDING_KINDS for a in addresses.by_kind[k]]
-    condo = addresses.by_kind["condo"] or hdb
-    landed = addresses.by_kind["landed"] or hdb
-    dormitory = addresses.by_kind["dormitory"] or hdb
-    ref_ordinal = REFERENCE_DATE.toordinal()
-    end = start + count
-    chunk = start // CHUNK_SIZE
-    while start < end:
-        rng = random.Random(f"{seed}:people:{chunk}")
-        chunk_end = min(end, (chunk + 1) * CHUNK_SIZE)
-        # Skip the draws of the people before `start` in this chunk, for determinism.
-        for index in range(chunk * CHUNK_SIZE, chunk_end):
-            row = _person(rng, index, ref_ordinal, hdb, condo, landed, dormitory)
-            if index >= start:
-                yield row
-        start = chunk_end
-        chunk += 1
-
-
-def _person(
-    rng: random.Random,
-    index: int,
-    ref_ordinal: int,
-    hdb: list[str],
-    condo: list[str],
-    landed: list[str],
-    dormitory: list[str],
-) -> tuple[object, ...]:
-    rand = rng.random
-    status = ("C", "P", "A")[rng.choices((0, 1, 2), cum_weights=_STATUS_CUM)[0]]
-    sex = "M" if rand() < 0.49 else "F"
-    if status == "A":
-        age = max(_age(rng, _FOREIGNER_AGE_CUM), 0)
-        nationality = _FOREIGN_NATIONALITY[
-            rng.choices(range(len(_FOREIGN_NATIONALITY)), cum_weights=_FOREIGN_NATIONALITY_CUM)[0]
-        ]
-        birth_country = nationality
-        race = {"CN": "CN", "MY": "MY", "IN": "IN", "ID": "MY"}.get(nationality, "XX")
-        name = _foreign_name(rng, sex, nationality)
-        arrival_year = REFERENCE_DATE.year - rng.randint(0, max(0, min(age - 18, 30)))
-        prefix = "F" if arrival_year < 2000 else ("G" if arrival_year < 2022 else "M")
-        work_permit = age >= 20 and nationality in ("BD", "IN", "MM", "CN") and rand() < 0.55
-        housing = "199" if work_permit else ("131" if rand() < 0.5 else "114")
-    else:
-        age = _age(rng, _RESIDENT_AGE_CUM)
-        race = _RACE[rng.choices((0, 1, 2, 3), cum_weights=_RACE_CUM)[0]]
-        if status == "C":
-            nationality, birth_country = "SG", ("SG" if rand() < 0.9 else "MY")
-        else:
-            nationality = _PR_NATIONALITY[rng.choices(range(5), cum_weights=_PR_BIRTH_CUM)[0]]
-            birth_country = nationality
-        name = _RESIDENT_NAMERS[race](rng, sex)
-        prefix = ""  # S or T by the year of birth, below
-        housing = _HOUSING[rng.choices(range(len(_HOUSING)), cum_weights=_HOUSING_CUM)[0]]
-    dob = date.fromordinal(ref_ordinal - age * 365 - age // 4 - rng.randint(0, 364))
-    if not prefix:
-        prefix = "T" if dob.year >= 2000 else "S"
-    roll = rand()
-    if roll < 0.0005:
-        name = _very_long(name)
-    kind = _BUILDING_KIND[housing]
-    pool = {"hdb": hdb, "condo": condo, "landed": landed, "dormitory": dormitory}[kind]
-    postal = pool[int(rand() * len(pool))]
-    if kind in ("hdb", "condo", "dormitory"):
-        floor, unit = f"{rng.randint(1, 30):02d}", f"{rng.randint(1, 400):03d}"
-    else:
-        floor, unit = None, None
-    # Most adults have a mobile; many of the oldest and youngest do not.
-    has_phone = rand() < (0.25 if age < 12 else 0.72 if age >= 75 else 0.97)
-    mobile = f"+65{rng.choice('89')}{rng.randint(0, 9_999_999):07d}" if has_phone else None
-    email = (
-        _email_for(rng, name, index)
-        if age >= 13 and rand() < (0.45 if age >= 75 else 0.85)
-        else None
-    )
-    if age < 21:
-        marital = "1"
-    else:
-        marital_roll = rand()
-        marital = (
-            "1"
-            if marital_roll < 0.3
-            else "2"
-            if marital_roll < 0.88
-            else ("3" if age > 60 and marital_roll < 0.96 else "5")
-        )
-    nric = nric_for(index, prefix)
-    return (
-        nric,
-        name,
-        sex,
-        dob,
-        race,
-        nationality,
-        birth_country,
-        status,
-        postal,
-        floor,
-        unit,
-        mobile,
-        email,
-        marital,
-        housing,
-    )
-
-
-RESIDENT_COLUMNS = (
-    "nric",
-    "name",
-    "sex",
-    "date_of_birth",
-    "race",
-    "nationality",
-    "birth_country",
-    "residential_status",
-    "postal_code",
-    "floor",
-    "unit",
-    "mobile",
-    "email",
-    "marital_status",
-    "housing_type",
-)
+    for chunk in generate_chunks(seed, start, count, buildings):
+        yield from chunk.rows()
 
 
 def dob_bounds() -> tuple[date, date]:
     """The oldest and youngest birth dates the generator can produce."""
     return REFERENCE_DATE - timedelta(days=100 * 366), REFERENCE_DATE
+
+
+def write_copy_blocks(argv: list[str], output: BinaryIO) -> None:
+    """Generate every `stride`-th chunk of a population, from chunk `offset`, in COPY text.
+
+    Each block is written as its length (8 bytes, big-endian) and the block; the loader runs this
+    in worker processes (`python -m smartnation.registry.generator SEED START COUNT BUILDINGS NOW
+    STRIDE OFFSET`) and reads their blocks in turn.
+    """
+    seed, start, count, buildings = (int(value) for value in argv[:4])
+    now, stride, offset = argv[4], int(argv[5]), int(argv[6])
+    end = start + count
+    for number, chunk_start in enumerate(range(start, end, CHUNK_SIZE)):
+        if number % stride == offset:
+            chunk = generate_chunk(seed, chunk_start, min(CHUNK_SIZE, end - chunk_start), buildings)
+            block = chunk.copy_text(now, now)
+            output.write(len(block).to_bytes(8, "big"))
+            output.write(block)
+            output.flush()
+
+
+if __name__ == "__main__":
+    write_copy_blocks(sys.argv[1:], sys.stdout.buffer)

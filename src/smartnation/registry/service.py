@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from smartnation.core import audit
 from smartnation.core.clock import utcnow
@@ -50,8 +50,9 @@ def _check_code(value: str, table: dict[str, str], field: str) -> str:
 def get_resident(session: Session, nric: str) -> Resident:
     """A resident by NRIC/FIN, with their address loaded."""
     nric = parse_nric(nric)
+    # One query: the resident and their building (a many-to-one join), not a second round trip.
     resident = session.scalar(
-        select(Resident).options(selectinload(Resident.address)).where(Resident.nric == nric)
+        select(Resident).options(joinedload(Resident.address)).where(Resident.nric == nric)
     )
     if resident is None:
         raise NotFound(f"No resident has the NRIC/FIN {nric}.")
@@ -190,4 +191,102 @@ def counts(session: Session) -> RegistryCounts:
         residents=session.scalar(select(func.count()).select_from(Resident)) or 0,
         businesses=session.scalar(select(func.count()).select_from(Business)) or 0,
         addresses=session.scalar(select(func.count()).select_from(Address)) or 0,
+    )
+
+
+CODE_TABLES = {
+    "sex": codes.SEX,
+    "race": codes.RACE,
+    "residential_status": codes.RESIDENTIAL_STATUS,
+    "marital_status": codes.MARITAL_STATUS,
+    "housing_type": codes.HOUSING_TYPE,
+    "country": codes.COUNTRY,
+    "business_entity_type": codes.BUSINESS_ENTITY_TYPE,
+}
+
+
+def describe_code(table: str, code: str) -> str:
+    """The description of a code the registry stores (MyInfo's `desc`), or "" if unknown."""
+    return CODE_TABLES.get(table, {}).get(code, "")
+
+
+def is_hdb_flat(housing_type: str) -> bool:
+    """Whether a housing type code is an HDB flat (MyInfo `hdbtype`) or other (`housingtype`)."""
+    return housing_type in codes.HDB_TYPES
+
+
+@dataclass(frozen=True)
+class NewBusiness:
+    """What is needed to register a business."""
+
+    uen: str
+    name: str
+    entity_type: str
+    ssic_code: str
+    ssic_description: str
+    registered_on: date
+    postal_code: str | None = None
+
+
+def register_business(session: Session, new: NewBusiness) -> Business:
+    """Add a business under its UEN after checking it."""
+    uen = parse_uen(new.uen)
+    if session.scalar(select(Business.id).where(Business.uen == uen)) is not None:
+        raise Conflict(f"{uen} is already registered.")
+    name = " ".join(new.name.split())
+    if not name:
+        raise InvalidInput(FieldProblem("name", "A name is required.", "required"))
+    postal_code = parse_postal_code(new.postal_code) if new.postal_code else None
+    if postal_code and session.get(Address, postal_code) is None:
+        postal_code = None
+    business = Business(
+        uen=uen,
+        name=name,
+        entity_type=_check_code(new.entity_type, codes.BUSINESS_ENTITY_TYPE, "entity_type"),
+        ssic_code=new.ssic_code,
+        ssic_description=new.ssic_description,
+        postal_code=postal_code,
+        registered_on=new.registered_on,
+        status="live",
+        created_at=utcnow(),
+    )
+    session.add(business)
+    session.flush()
+    audit.record(
+        session,
+        "registry.business.registered",
+        subject_type="business",
+        subject_id=business.id,
+        details={"uen": uen},
+    )
+    return business
+
+
+def appoint_officer(session: Session, uen: str, nric: str, role: str, appointed_on: date) -> None:
+    """Record a person's role in a business (director, secretary, owner, ...)."""
+    if role not in codes.OFFICER_ROLES:
+        raise InvalidInput(
+            FieldProblem("role", f"Use one of: {', '.join(codes.OFFICER_ROLES)}.", "unknown_code")
+        )
+    business = get_business(session, uen)
+    resident = get_resident(session, nric)
+    session.add(
+        BusinessOfficer(
+            business_id=business.id, resident_id=resident.id, role=role, appointed_on=appointed_on
+        )
+    )
+    session.flush()
+    audit.record(
+        session,
+        "registry.business.officer_appointed",
+        subject_type="business",
+        subject_id=business.id,
+        details={"resident_id": resident.id, "role": role},
+    )
+
+
+def some_postal_codes(session: Session, limit: int = 10) -> list[str]:
+    """A few registered buildings' postal codes (for demo data), in code order."""
+    return list(
+        session.scalars(select(Address.postal_code).order_by(Address.postal_code).limit(limit))
     )

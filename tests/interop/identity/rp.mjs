@@ -59,7 +59,7 @@ async function exchange(message) {
 }
 
 async function stdioFetch(url, options) {
-  const body = options.body === undefined ? undefined : String(options.body)
+  const body = options.body == null ? undefined : String(options.body)
   const answer = await exchange({
     type: 'http',
     method: options.method,
@@ -78,7 +78,7 @@ async function fetchVia(url, options) {
     url: String(url),
     method: options.method,
     headers: { ...options.headers },
-    body: options.body === undefined ? undefined : String(options.body),
+    body: options.body == null ? undefined : String(options.body),
   }
   if (tamper) tamper(request)
   seen.push(request)

@@ -20,9 +20,12 @@ PROBLEM_JSON = "application/problem+json"
 
 def wants_json(request: Request) -> bool:
     """APIs and clients that ask for JSON get problem documents; browsers get pages."""
-    if request.url.path.startswith("/api/") or request.url.path.startswith("/id/"):
-        return True
     accept = request.headers.get("accept", "")
+    if request.url.path.startswith("/api/"):
+        return True
+    # The identity provider's protocol endpoints answer JSON; its login pages answer browsers.
+    if request.url.path.startswith("/id/") and "text/html" not in accept:
+        return True
     return "application/json" in accept and "text/html" not in accept
 
 

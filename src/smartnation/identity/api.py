@@ -1,0 +1,103 @@
+"""The OpenID provider's protocol endpoints under ``/id`` (FAPI 2.0 profile).
+
+These answer OAuth errors (``{"error", "error_description"}`` with the headers the protocol
+core gives), not problem documents. The login pages behind ``/id/auth`` are in
+:mod:`smartnation.identity.login_pages`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from smartnation.core.web.auth import Public
+from smartnation.core.web.deps import DbSession
+from smartnation.identity import provider as oidc_provider
+from smartnation.identity.oidc.discovery import CACHE_CONTROL
+from smartnation.identity.oidc.errors import OAuthError
+
+router = APIRouter(prefix="/id", tags=["identity"], dependencies=[Public])
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+MAX_BODY = 64 * 1024
+
+
+def provider_of(request: Request) -> oidc_provider.Provider:
+    settings = request.app.state.settings
+    return oidc_provider.Provider.for_base_url(
+        settings.web.base_url, development=settings.environment == "development"
+    )
+
+
+def oauth_error(error: OAuthError) -> JSONResponse:
+    return JSONResponse(error.to_dict(), status_code=error.status, headers=error.headers())
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+        raise OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded")
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise OAuthError("invalid_request", "request is too large")
+    form = await request.form()
+    return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+
+
+@router.get("/.well-known/openid-configuration")
+def openid_configuration(request: Request) -> JSONResponse:
+    """OpenID Provider metadata."""
+    document = oidc_provider.discovery(provider_of(request))
+    return JSONResponse(document, headers={"Cache-Control": CACHE_CONTROL})
+
+
+@router.get("/jwks")
+def jwks(session: DbSession) -> JSONResponse:
+    """The provider's public signing keys (next, current and previous during rotation)."""
+    return JSONResponse(
+        oidc_provider.jwks(session), headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+@router.get("/.well-known/keys", include_in_schema=False)
+def jwks_alias(session: DbSession) -> JSONResponse:
+    return jwks(session)
+
+
+@router.post("/par", status_code=201)
+async def par(request: Request, session: DbSession) -> JSONResponse:
+    """Pushed authorisation request (RFC 9126) with private_key_jwt and DPoP."""
+    try:
+        form = await _form(request)
+        answer = oidc_provider.push_authorization_request(
+            session, provider_of(request), form, request.headers.get("dpop")
+        )
+    except OAuthError as error:
+        return oauth_error(error)
+    return JSONResponse(answer, status_code=201, headers=NO_STORE)
+
+
+@router.post("/token")
+async def token(request: Request, session: DbSession) -> JSONResponse:
+    """Authorisation code exchange: private_key_jwt, DPoP, PKCE; ID token signed then encrypted."""
+    try:
+        form = await _form(request)
+        answer = oidc_provider.exchange_code(
+            session, provider_of(request), form, request.headers.get("dpop")
+        )
+    except OAuthError as error:
+        return oauth_error(error)
+    return JSONResponse(answer, headers=NO_STORE)
+
+
+@router.get("/userinfo")
+def userinfo(request: Request, session: DbSession) -> Response:
+    """The consented MyInfo person data, signed then encrypted (application/jwt)."""
+    try:
+        body = oidc_provider.userinfo(
+            session,
+            provider_of(request),
+            request.headers.get("authorization"),
+            request.headers.get("dpop"),
+        )
+    except OAuthError as error:
+        return oauth_error(error)
+    return Response(body, media_type="application/jwt", headers=NO_STORE)

@@ -1,0 +1,147 @@
+"""What the protocol core asks to remember, kept in the database so any number of web processes
+share it: used one-time values (replay guard) and the provider's signing keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from smartnation.core import audit
+from smartnation.core.clock import utcnow
+from smartnation.identity.models import (
+    AccessToken,
+    AuthorizationCode,
+    OtpChallenge,
+    PushedRequest,
+    ReplayEntry,
+    SigningKey,
+)
+from smartnation.identity.oidc.keys import ProviderKeyring
+
+
+class DatabaseReplayGuard:
+    """`ReplayGuard` over a table with a unique key: the first insert wins, across processes.
+
+    Each insert runs in a savepoint so a duplicate only undoes itself, not the request.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def first_use(self, namespace: str, key: str, expires_at: datetime) -> bool:
+        existing = self.session.get(ReplayEntry, (namespace, key))
+        if existing is not None:
+            if existing.expires_at > utcnow():
+                return False
+            self.session.delete(existing)
+            self.session.flush()
+        try:
+            with self.session.begin_nested():
+                self.session.add(ReplayEntry(namespace=namespace, key=key, expires_at=expires_at))
+        except IntegrityError:
+            return False
+        return True
+
+
+def purge_expired(session: Session) -> dict[str, int]:
+    """Delete replay entries, pushed requests, codes, tokens and OTPs past their expiry."""
+    now = utcnow()
+    counts = {}
+    for name, model in (
+        ("replay", ReplayEntry),
+        ("pushed_requests", PushedRequest),
+        ("codes", AuthorizationCode),
+        ("access_tokens", AccessToken),
+        ("otp_challenges", OtpChallenge),
+    ):
+        result = session.execute(delete(model).where(model.expires_at < now))
+        counts[name] = int(getattr(result, "rowcount", 0) or 0)
+    return counts
+
+
+def _ring_from_rows(rows: list[SigningKey]) -> ProviderKeyring:
+    return ProviderKeyring.from_dict(
+        {
+            "keys": [
+                {"state": row.state, "created_at": row.created_epoch, "jwk": row.jwk}
+                for row in rows
+            ]
+        }
+    )
+
+
+# Parsed rings by their (kid, state) pairs: parsing private keys costs more than the query.
+_RING_CACHE: dict[frozenset[tuple[str, str]], ProviderKeyring] = {}
+
+
+def load_keyring(session: Session) -> ProviderKeyring:
+    """The provider's key ring; a fresh one is created and stored on first use."""
+    states = frozenset(
+        (kid, state)
+        for kid, state in session.execute(
+            select(SigningKey.kid, SigningKey.state).where(SigningKey.retired.is_(False))
+        )
+    )
+    if states:
+        cached = _RING_CACHE.get(states)
+        if cached is not None:
+            return cached
+        rows = list(session.scalars(select(SigningKey).where(SigningKey.retired.is_(False))))
+        ring = _ring_from_rows(rows)
+        _RING_CACHE.clear()
+        _RING_CACHE[states] = ring
+        return ring
+    ring = ProviderKeyring.generate()
+    _store_ring(session, ring)
+    audit.record(
+        session,
+        "identity.keys.created",
+        subject_type="identity_keyring",
+        subject_id=ring.current.kid,
+        details={"kids": [k.kid for k in ring.keys]},
+    )
+    return ring
+
+
+def _store_ring(session: Session, ring: ProviderKeyring) -> None:
+    data = ring.to_dict()
+    kept = {entry["jwk"]["kid"] for entry in data["keys"]}
+    for row in session.scalars(select(SigningKey)):
+        if row.kid not in kept:
+            row.retired = True
+            row.state = "retired"
+    for entry in data["keys"]:
+        kid = entry["jwk"]["kid"]
+        existing = session.get(SigningKey, kid)
+        if existing is None:
+            session.add(
+                SigningKey(
+                    kid=kid,
+                    state=entry["state"],
+                    created_epoch=entry["created_at"],
+                    jwk=entry["jwk"],
+                    retired=False,
+                )
+            )
+        else:
+            existing.state = entry["state"]
+    session.flush()
+
+
+def rotate_keys(session: Session) -> ProviderKeyring:
+    """Promote the pre-published next key, keep the old current as previous, publish a new
+    next. Rotate no more often than token lifetime plus relying parties' JWKS cache time."""
+    before = load_keyring(session)
+    after = before.rotate()
+    _store_ring(session, after)
+    audit.record(
+        session,
+        "identity.keys.rotated",
+        subject_type="identity_keyring",
+        subject_id=after.current.kid,
+        details={"previous": before.current.kid, "current": after.current.kid},
+    )
+    return after

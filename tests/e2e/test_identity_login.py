@@ -1,0 +1,84 @@
+"""A person logs in through the real pages in Chromium with each second factor."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+import pyotp
+import pytest
+
+pytestmark = pytest.mark.browser
+PASSWORD = "Demo-Pass-2026"
+
+
+def _password_step(page, base: str, nric: str, next_path: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{base}/login?next={next_path}")
+    page.get_by_label("NRIC or FIN").fill(nric)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/id/auth/factor$"))
+
+
+def _inbox_codes(base: str, phone: str) -> list[str]:
+    page = httpx.get(f"{base}/dev/inbox", params={"to": phone}).text
+    return re.findall(r'data-testid="message-body">(\d{6}) ', page)
+
+
+def test_login_with_sms_code_from_the_inbox(browser, live_site):
+    base = live_site.base_url
+    page = browser.new_page()
+    _password_step(page, base, "S7512345J", "/identity/account")
+    seen = len(_inbox_codes(base, "+6591234502"))
+    page.get_by_role("button", name=re.compile("SMS code to")).click()
+    page.wait_for_url(re.compile(r"/id/auth/verify$"))
+    deadline = time.monotonic() + 20
+    while len(codes := _inbox_codes(base, "+6591234502")) <= seen:
+        assert time.monotonic() < deadline, "the SMS never reached the inbox"
+        time.sleep(0.2)
+    page.get_by_label("One-time code").fill(codes[0])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/identity/account$"))
+    assert page.get_by_role("heading", name="My SingPass account").is_visible()
+    assert "RAJESH S/O KUMAR" in page.content()
+    page.close()
+
+
+def test_login_with_authenticator_app_then_passkey(browser, live_site):
+    base = live_site.base_url
+    context = browser.new_context()
+    page = context.new_page()
+    _password_step(page, base, "S8012345J", "/identity/account/passkey")
+    page.get_by_role("button", name=re.compile("authenticator app")).click()
+    page.get_by_label("One-time code").fill(pyotp.TOTP("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP").now())
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/identity/account/passkey$"))
+    # Chromium's virtual authenticator stands in for the phone's platform authenticator.
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    page.get_by_role("button", name="Create a passkey").click()
+    page.wait_for_url(re.compile(r"/identity/account$"))
+    assert "Passkey" in page.content()
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(re.compile(r"/$"))
+    _password_step(page, base, "S8012345J", "/identity/consents")
+    page.get_by_role("button", name=re.compile("My passkey")).click()
+    page.wait_for_url(re.compile(r"/id/auth/verify$"))
+    page.get_by_role("button", name="Use my passkey").click()
+    page.wait_for_url(re.compile(r"/identity/consents$"))
+    assert page.get_by_role("heading", name="My consents").is_visible()
+    context.close()
