@@ -1,7 +1,7 @@
 """messaging subscribers and campaigns
 
 Revision ID: 0401
-Revises: 0400
+Revises: 0100
 Create Date: 2026-11-26 21:43:46.268016
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import smartnation.core.db
 
 revision = "0401"
-down_revision = "0400"
+down_revision = "0100"
 branch_labels = None
 depends_on = None
 
