@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from live_server import LiveServer as PlatformServer
 from live_server import running_platform
 
