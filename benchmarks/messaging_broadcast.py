@@ -113,6 +113,10 @@ def dispatch(
         "SMARTNATION_MESSAGING_WHATSAPP_BURST": str(max(1.0, rate / 20)),
         "SMARTNATION_MESSAGING_DISPATCH_REDIS_URL": "redis://127.0.0.1:6379/0",
         "SMARTNATION_MESSAGING_DISPATCH_POLL_SECONDS": "0.2",
+        "SMARTNATION_MESSAGING_WHATSAPP_CONCURRENCY": "128",
+        "SMARTNATION_MESSAGING_WHATSAPP_TIMEOUT_SECONDS": "30",
+        # No webhooks are played here: a timed-out send is retried after 5 s.
+        "SMARTNATION_MESSAGING_DISPATCH_AMBIGUOUS_HOLD_SECONDS": "5",
     }
     procs = [
         subprocess.Popen(

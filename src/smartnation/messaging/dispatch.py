@@ -381,8 +381,10 @@ class Dispatcher:
         for (channel, campaign_id), group in groups.items():
             info = self._campaigns.get(campaign_id)
             adapter = self.adapters()[ChannelKind(channel)]
+            # Never more in flight than the adapter's own connection pool holds.
+            pool = self._channel_settings(channel).concurrency
             policy = SendPolicy(
-                concurrency=self.settings.concurrency,
+                concurrency=max(1, min(self.settings.concurrency, pool // self.settings.lanes)),
                 limiter=self._limiter(channel, info.rate_per_second if info else None),
             )
             outbound = [self._outbound(row, info) for row in group]
