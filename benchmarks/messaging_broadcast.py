@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import create_postgres_database, drop_postgres_database  # noqa: E402
-
 from smartnation.cli import upgrade_database  # noqa: E402
 from smartnation.core.config import DatabaseSettings  # noqa: E402
 from smartnation.core.db import Database  # noqa: E402
