@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 from base64 import b64encode
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from broadcast_support import TEXTS, add_subscribers, phone
