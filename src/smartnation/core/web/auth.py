@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -179,7 +179,7 @@ async def public() -> None:
     """
 
 
-def require_role(*roles: str) -> Callable[[Request], Principal]:
+def require_role(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency admitting a principal with any of `roles` (none given: anyone logged in)."""
 
     async def check(request: Request) -> Principal:
@@ -197,7 +197,7 @@ def require_role(*roles: str) -> Callable[[Request], Principal]:
     return check
 
 
-def require_login() -> Callable[[Request], Principal]:
+def require_login() -> Callable[[Request], Awaitable[Principal]]:
     return require_role()
 
 
