@@ -1,7 +1,7 @@
 """messaging subscribers and campaigns
 
 Revision ID: 0401
-Revises: 0100
+Revises: 0200
 Create Date: 2026-11-26 21:43:46.268016
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import smartnation.core.db
 
 revision = "0401"
-down_revision = "0100"
+down_revision = "0200"
 branch_labels = None
 depends_on = None
 

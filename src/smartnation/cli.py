@@ -83,6 +83,9 @@ def serve(
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        # A worker importing the whole platform on a busy machine can take longer than uvicorn's
+        # default 5 s to answer its supervisor; it would be killed and restarted forever.
+        timeout_worker_healthcheck=60,
     )
 
 

@@ -14,7 +14,14 @@ from collections.abc import Iterator
 from types import ModuleType
 
 # In the order their services appear on the home page.
-DOMAINS: tuple[str, ...] = ("registry", "identity", "healthcerts", "tracing", "messaging")
+DOMAINS: tuple[str, ...] = (
+    "registry",
+    "identity",
+    "healthcerts",
+    "appointments",
+    "tracing",
+    "messaging",
+)
 CORE_MODEL_MODULES = (
     "smartnation.core.audit",
     "smartnation.core.jobs",

@@ -22,7 +22,7 @@ from smartnation.registry.loader import load_businesses, load_population
 EXAMPLES = 12
 
 
-def _problem(response: Any) -> str | None:
+def _problem(response: Any, path: str = "") -> str | None:
     """Why this response breaks the rules, or None if it keeps them."""
     if response.status_code >= 500:
         return f"server error {response.status_code}"
@@ -30,6 +30,12 @@ def _problem(response: Any) -> str | None:
         return None
     content_type = response.headers.get("content-type", [""])
     content_type = content_type[0] if isinstance(content_type, list) else content_type
+    if path.startswith("/id/"):
+        # The OpenID provider answers as the OAuth specifications say: {error, error_description}.
+        body = json.loads(response.content)
+        if not content_type.startswith("application/json") or not body.get("error"):
+            return f"OAuth error {response.status_code} without an `error` member: {body!r}"
+        return None
     if not content_type.startswith("application/problem+json"):
         return f"error {response.status_code} answered as {content_type!r}, not problem+json"
     body = json.loads(response.content)
@@ -74,7 +80,7 @@ def test_every_operation_answers_bad_input_with_a_problem_document(
         @given(case=strategy, data=st.data())
         def run(case: Any, data: Any) -> None:
             response = case.call(headers=headers)
-            problem = _problem(response)
+            problem = _problem(response, case.operation.path)
             if problem:
                 failures.append(
                     f"{case.operation.label}: {problem}\n  request: {case.method} {case.formatted_path} "

@@ -118,3 +118,21 @@ def test_batch_proofs_match_reference_algorithm(leaves: list[bytes]) -> None:
     assert batch.proofs == proofs
     for leaf, proof in zip(leaves, batch.proofs, strict=True):
         assert check_proof([bytes.fromhex(p) for p in proof], bytes.fromhex(root), leaf)
+
+
+def test_wrapping_in_forked_workers_gives_one_verifiable_batch() -> None:
+    import uuid
+
+    from smartnation.healthcerts.openattestation import document_integrity_holds, wrap_documents
+    from smartnation.healthcerts.openattestation.salt import uuid4_strings
+
+    from .conftest import raw_document
+
+    documents = [raw_document(id=f"doc-{i}") for i in range(9)]
+    wrapped = wrap_documents(documents, workers=2)
+    assert len({w["signature"]["merkleRoot"] for w in wrapped}) == 1
+    assert all(document_integrity_holds(w) for w in wrapped)
+    salts = uuid4_strings(64)
+    for _ in range(200):
+        text = next(salts)
+        assert str(uuid.UUID(text)) == text and uuid.UUID(text).version == 4

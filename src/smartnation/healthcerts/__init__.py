@@ -6,7 +6,9 @@ DNS TXT record. The PDT (pre-departure test) certificate carries a FHIR R4 bundl
 patient, the specimen and the result; Notarise endorses clinic certificates and Verify checks any
 certificate.
 
-This package holds the standalone OpenAttestation library (`openattestation`), the HealthCert
-document schemas and FHIR content checks (`documents`) and the `certs` command line (`cli`). None of
-it touches a database or the web layer, so it can be used on its own.
+This package holds the standalone OpenAttestation library (`openattestation`, no database or web
+imports), the HealthCert document schemas and FHIR content checks (`documents`), the `certs`
+command line (`cli`), and the Notarise and Verify services built on them (`service`, `api`,
+`pages`): clinics registered with their domain and DID, endorsed certificates stored encrypted
+behind QR links, and our own OCSP responder for revocations.
 """

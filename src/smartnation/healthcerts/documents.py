@@ -31,10 +31,11 @@ NATIONALITY_EXTENSION = "http://hl7.org/fhir/StructureDefinition/patient-nationa
 _NRIC = re.compile(r"[STFGM]\d{7}[A-Z]")
 _MASKED_NRIC = re.compile(r"[STFGM]\*{4}\d{3}[A-Z]")
 
-SchemaName = Literal["pdt-clinic", "pdt-endorsed"]
+SchemaName = Literal["pdt-clinic", "pdt-endorsed", "vaccination"]
 _SCHEMA_FILES: dict[SchemaName, str] = {
     "pdt-clinic": "pdt-healthcert-2.0-clinic-provider.json",
     "pdt-endorsed": "pdt-healthcert-2.0-endorsed.json",
+    "vaccination": "vaccination-healthcert-1.0.json",
 }
 _NOTARISE = "https://schemata.openattestation.com/sg/gov/tech/notarise/1.0/"
 _REGISTERED = {
@@ -281,15 +282,13 @@ def validate_pdt(data: dict[str, Any], *, endorsed: bool = False) -> list[Docume
 
 
 def validate_vaccination(data: dict[str, Any]) -> list[DocumentProblem]:
-    """Content problems of an unsalted vaccination HealthCert v1 (resources it must carry).
+    """Schema and content problems of an unsalted vaccination HealthCert v1 (empty when valid).
 
-    The published vaccination JSON schema is not bundled yet, so only these checks run.
+    The schema is the published `sg/gov/moh/vaccination-healthcert/1.0`; on top of it the bundle
+    must carry the resources a vaccination certificate is made of.
     """
-    problems: list[DocumentProblem] = []
-    for field_name in ("id", "name", "validFrom", "fhirVersion", "fhirBundle", "issuers"):
-        if field_name not in data:
-            problems.append(DocumentProblem(f"$.{field_name}", "is required"))
-    bundle = data.get("fhirBundle")
+    problems: list[DocumentProblem] = schema_problems(data, "vaccination")
+    bundle = data.get("fhirBundle") if isinstance(data, dict) else None
     kinds = {
         str(r.get("resourceType")) for _, r in _entries(bundle if isinstance(bundle, dict) else {})
     }

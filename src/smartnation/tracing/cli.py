@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from smartnation.core.config import get_settings
+from smartnation.core.db import Database
 from smartnation.tracing.bluetrace import (
     KEYS_ENV_VAR,
     Keyring,
@@ -24,6 +26,7 @@ from smartnation.tracing.bluetrace import (
     keyring_from_environment,
 )
 from smartnation.tracing.errors import TracingError
+from smartnation.tracing.retention import purge_expired
 
 app = typer.Typer(
     help="Contact tracing (BlueTrace / TraceTogether): issue and open TempIDs, make keys.",
@@ -123,3 +126,19 @@ def decrypt(
 def keygen() -> None:
     """Print a new random key for SMARTNATION_TRACING_KEYS (put it first to rotate)."""
     typer.echo(generate_key())
+
+
+@app.command()
+def purge() -> None:
+    """Purge encounters, uploads and check-ins past retention now (the daily job does this)."""
+    database = Database.from_settings(get_settings().database)
+    try:
+        with database.transaction() as session:
+            report = purge_expired(session)
+    finally:
+        database.engine.dispose()
+    typer.echo(f"Purged everything before {report.cutoff.isoformat()}.")
+    if report.dropped_partitions:
+        typer.echo(f"Dropped partitions: {', '.join(report.dropped_partitions)}")
+    for table, rows in sorted(report.rows_deleted.items()):
+        typer.echo(f"  {table}: {rows} rows deleted")

@@ -5,6 +5,9 @@
   wrapped documents, as the reference does).
 - `pdt-healthcert-2.0*.json`, `fhir-4.0.1-lite.json`: from `@govtechsg/oa-schemata` 1.22.0.
 - `notarise-1.0*.json`: from the Open-Attestation/schemata repository.
+- `vaccination-healthcert-1.0.json`: `src/sg/gov/moh/vaccination-healthcert/1.0/schema.json` of the
+  Open-Attestation/schemata repository (commit 261b86a8), unchanged but for whitespace; its `$id`
+  is the upstream one, copied from the PDT schema it grew from.
 """
 
 from __future__ import annotations

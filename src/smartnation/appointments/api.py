@@ -1,0 +1,153 @@
+"""Appointment endpoints under /api/v1/appointments/: availability, booking, check-in.
+
+Booking is open to anyone holding an invitation: the NRIC/FIN and booking code are the credential,
+limited against guessing. Booking requests pass the waiting room first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+
+from smartnation.appointments import guard, service
+from smartnation.appointments.models import Booking
+from smartnation.appointments.schemas import (
+    AvailabilityOut,
+    BookingIn,
+    BookingOut,
+    CentreOut,
+    CheckInIn,
+    CheckInOut,
+    Credentials,
+    DoseIn,
+    DoseOut,
+    RescheduleIn,
+    SlotOut,
+    VaccineOut,
+)
+from smartnation.appointments.waiting import waiting_room
+from smartnation.appointments.webdeps import CodeFailures, client_address
+from smartnation.core.errors import NotFound
+from smartnation.core.i18n import N_
+from smartnation.core.web.auth import Principal, Public, require_role
+from smartnation.core.web.deps import DbSession
+
+router = APIRouter(prefix="/api/v1/appointments", tags=["appointments"])
+WAIT = Depends(waiting_room, scope="function")
+
+
+async def _staff(request: Request) -> Principal:
+    # Async, so the actor set for the audit log is seen by the endpoint (see pages._acting).
+    return require_role("vaccination.staff")(request)
+
+
+_staff.required_roles = ("vaccination.staff",)  # type: ignore[attr-defined]
+STAFF = Depends(_staff)
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=80)]
+
+
+def _booking_of(
+    request: Request, session: DbSession, credentials: Credentials, failures: list[str]
+) -> Booking:
+    invitation = guard.redeem(
+        session, credentials.nric, credentials.booking_code, client_address(request), failures
+    )
+    booking = service.booking_for_invitation(session, invitation.id)
+    if booking is None:
+        raise NotFound(N_("There is no active booking for this booking code."))
+    return booking
+
+
+@router.get("/vaccines", dependencies=[Public])
+def vaccines() -> list[VaccineOut]:
+    """The vaccines offered and their rules."""
+    return [VaccineOut.of(v) for v in service.vaccines().values()]
+
+
+@router.get("/centres", dependencies=[Public])
+def centres(session: DbSession) -> list[CentreOut]:
+    """Every centre taking bookings, with its vaccine."""
+    return [CentreOut.of(c) for c in service.list_centres(session)]
+
+
+@router.get("/centres/{code}/availability", dependencies=[Public])
+def availability(code: str, day: date, session: DbSession) -> AvailabilityOut:
+    """A centre's slots on a day with their free places."""
+    centre = service.get_centre(session, code)
+    slots = service.availability(session, centre.id, day)
+    return AvailabilityOut(centre=code, day=day, slots=[SlotOut.of(s) for s in slots if s.free])
+
+
+@router.post("/bookings", status_code=201, dependencies=[Public, WAIT])
+def book(
+    body: BookingIn,
+    request: Request,
+    session: DbSession,
+    failures: CodeFailures,
+    idempotency_key: IdempotencyKey = None,
+) -> BookingOut:
+    """Book both doses with the invitation's booking code: both or neither."""
+    invitation = guard.redeem(
+        session, body.nric, body.booking_code, client_address(request), failures
+    )
+    booking = service.book_two_doses(
+        session,
+        resident_id=invitation.resident_id,
+        first_slot_id=body.first_slot_id,
+        second_slot_id=body.second_slot_id,
+        invitation_id=invitation.id,
+        parental_consent_by=body.parental_consent_by,
+        idempotency_key=idempotency_key,
+    )
+    return BookingOut.of(service.view(session, booking))
+
+
+@router.post("/bookings/lookup", dependencies=[Public])
+def lookup(
+    body: Credentials, request: Request, session: DbSession, failures: CodeFailures
+) -> BookingOut:
+    """The active booking made with a booking code."""
+    return BookingOut.of(service.view(session, _booking_of(request, session, body, failures)))
+
+
+@router.post("/bookings/reschedule", dependencies=[Public, WAIT])
+def reschedule(
+    body: RescheduleIn, request: Request, session: DbSession, failures: CodeFailures
+) -> BookingOut:
+    """Move both doses to new times; the old places are given back."""
+    booking = _booking_of(request, session, body, failures)
+    moved = service.reschedule(
+        session, booking.id, first_slot_id=body.first_slot_id, second_slot_id=body.second_slot_id
+    )
+    return BookingOut.of(service.view(session, moved))
+
+
+@router.post("/bookings/cancel", dependencies=[Public])
+def cancel(
+    body: Credentials, request: Request, session: DbSession, failures: CodeFailures
+) -> BookingOut:
+    """Cancel the booking; its places are given back."""
+    booking = service.cancel(session, _booking_of(request, session, body, failures).id)
+    return BookingOut.of(service.view(session, booking))
+
+
+@router.post("/checkins", status_code=201, dependencies=[STAFF])
+def check_in(body: CheckInIn, session: DbSession) -> CheckInOut:
+    """Check a person in by their booking's QR code or NRIC/FIN."""
+    return CheckInOut.of(service.check_in(session, body.centre, qr=body.qr, nric=body.nric))
+
+
+@router.post("/checkins/{checkin_id}/dose", status_code=201, dependencies=[STAFF])
+def record_dose(checkin_id: int, body: DoseIn, session: DbSession) -> DoseOut:
+    """Record the dose given to a checked-in person."""
+    dose = service.record_dose(session, checkin_id, lot=body.lot, site=body.site)
+    return DoseOut(
+        id=dose.id,
+        dose_number=dose.dose_number,
+        vaccine=dose.vaccine_code,
+        lot=dose.lot,
+        given_at=dose.given_at,
+        observe_until=dose.observe_until,
+    )

@@ -1,0 +1,164 @@
+"""The appointments API: availability, booking with a code, clear problem documents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from nas_support import first_slot, invite, make_centres, people, resident_aged
+
+from conftest import test_settings as settings_for
+from smartnation.app import create_app
+from smartnation.appointments.demand import _check_character
+from smartnation.appointments.models import Invitation, Slot
+from smartnation.core.clock import today_in_singapore, utcnow
+from smartnation.core.db import Database
+
+
+@pytest.fixture
+def nation(database: Database) -> Database:
+    people(database)
+    with database.transaction() as session:
+        make_centres(session)
+    return database
+
+
+def _invited(database: Database, low: int = 30, high: int = 50, skip: int = 0) -> dict[str, str]:
+    with database.transaction() as session:
+        person = resident_aged(session, low, high, skip=skip)
+        sent = invite(session, person.nric)
+        return {"nric": person.nric, "booking_code": sent.code}
+
+
+def _slot(database: Database, centre: str, offset: int = 1) -> int:
+    with database.transaction() as session:
+        return first_slot(session, centre, offset=offset)
+
+
+def test_availability_and_centres_are_public(nation: Database, client: TestClient) -> None:
+    centres = client.get("/api/v1/appointments/centres").json()
+    assert {c["code"] for c in centres} == {"PFZ-VC", "MOD-VC", "PFZ-POLY"}
+    day = today_in_singapore() + timedelta(days=1)
+    body = client.get(f"/api/v1/appointments/centres/PFZ-VC/availability?day={day}").json()
+    assert len(body["slots"]) == 2 and body["slots"][0]["free"] == 3
+    vaccines = client.get("/api/v1/appointments/vaccines").json()
+    assert {v["code"]: v["second_dose_days"] for v in vaccines} == {"PFIZER": 21, "MODERNA": 28}
+
+
+def test_book_lookup_replay_and_cancel(nation: Database, client: TestClient) -> None:
+    credentials = _invited(nation)
+    first = _slot(nation, "PFZ-VC")
+    request = {**credentials, "first_slot_id": first}
+    made = client.post(
+        "/api/v1/appointments/bookings", json=request, headers={"Idempotency-Key": "abc"}
+    )
+    assert made.status_code == 201, made.text
+    booking = made.json()
+    assert booking["vaccine"] == "PFIZER" and booking["first_slot_id"] == first
+    replay = client.post(
+        "/api/v1/appointments/bookings", json=request, headers={"Idempotency-Key": "abc"}
+    )
+    assert replay.status_code == 201 and replay.json()["id"] == booking["id"]
+    reused = client.post("/api/v1/appointments/bookings", json=request)
+    assert reused.status_code == 409
+    assert reused.json()["code"] in ("code_used", "already_booked")
+    looked = client.post("/api/v1/appointments/bookings/lookup", json=credentials).json()
+    assert looked["id"] == booking["id"]
+    cancelled = client.post("/api/v1/appointments/bookings/cancel", json=credentials)
+    assert cancelled.json()["status"] == "cancelled"
+    with nation.transaction() as session:
+        assert session.scalar(sa.select(sa.func.sum(Slot.booked))) == 0
+
+
+def test_a_16_year_old_at_a_moderna_centre_gets_a_problem_naming_the_field(
+    nation: Database, client: TestClient
+) -> None:
+    credentials = _invited(nation, 16, 16)
+    response = client.post(
+        "/api/v1/appointments/bookings",
+        json={
+            **credentials,
+            "first_slot_id": _slot(nation, "MOD-VC"),
+            "parental_consent_by": "Mum",
+        },
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "centre"
+    assert response.json()["errors"][0]["code"] == "too_young_for_vaccine"
+
+
+def test_second_dose_outside_window_is_422(nation: Database, client: TestClient) -> None:
+    credentials = _invited(nation)
+    response = client.post(
+        "/api/v1/appointments/bookings",
+        json={
+            **credentials,
+            "first_slot_id": _slot(nation, "PFZ-VC", 1),
+            "second_slot_id": _slot(nation, "PFZ-VC", 5),
+        },
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "second_slot_id"
+
+
+def test_guessed_codes_are_limited_with_retry_after(
+    fresh_database: Database, fresh_url: str
+) -> None:
+    """On a database of its own: each request commits or rolls back as in production."""
+    people(fresh_database)
+    with fresh_database.transaction() as session:
+        make_centres(session, days=1)
+    credentials = _invited(fresh_database)
+    first = _slot(fresh_database, "PFZ-VC")
+    app = create_app(settings_for(fresh_url), fresh_database)
+    statuses = []
+    with TestClient(app) as client:
+        for guess in ("AAAAAAAAA", "BBBBBBBBB", "CCCCCCCCC", "DDDDDDDDD", "EEEEEEEEE", "FFFFFFFFF"):
+            code = guess + _check_character(guess)  # well formed, so it reaches the database
+            response = client.post(
+                "/api/v1/appointments/bookings",
+                json={"nric": credentials["nric"], "booking_code": code, "first_slot_id": first},
+            )
+            statuses.append(response.status_code)
+        assert statuses[:5] == [422] * 5
+        assert statuses[5] == 429
+        limited = client.post(
+            "/api/v1/appointments/bookings", json={**credentials, "first_slot_id": first}
+        )
+        assert limited.status_code == 429  # even the right code waits out the window
+        assert int(limited.headers["retry-after"]) > 0
+        assert limited.headers["content-type"] == "application/problem+json"
+
+
+def test_expired_invitation_and_bad_bodies(nation: Database, client: TestClient) -> None:
+    credentials = _invited(nation)
+    with nation.transaction() as session:
+        session.execute(sa.update(Invitation).values(expires_at=utcnow() - timedelta(minutes=1)))
+    expired = client.post(
+        "/api/v1/appointments/bookings",
+        json={**credentials, "first_slot_id": _slot(nation, "PFZ-VC")},
+    )
+    assert expired.status_code == 422
+    assert expired.json()["errors"][0]["code"] == "expired"
+    for body in ({}, {"nric": "S1234567A", "booking_code": "x", "first_slot_id": "one"}, []):
+        response = client.post("/api/v1/appointments/bookings", json=body)
+        assert response.status_code == 422
+        assert response.json()["errors"]
+    bad_nric = client.post(
+        "/api/v1/appointments/bookings",
+        json={"nric": "S1234567A", "booking_code": "ABCDEFGHJK", "first_slot_id": 1},
+    )
+    assert bad_nric.status_code == 422
+    assert bad_nric.json()["errors"][0]["field"] in ("nric", "booking_code")
+    missing = client.get("/api/v1/appointments/centres/NOPE/availability?day=2030-01-01")
+    assert missing.status_code == 404
+    bad_day = client.get("/api/v1/appointments/centres/PFZ-VC/availability?day=tomorrow")
+    assert bad_day.status_code == 422
+
+
+def test_check_in_needs_the_staff_role(nation: Database, client: TestClient) -> None:
+    response = client.post("/api/v1/appointments/checkins", json={"centre": "PFZ-VC"})
+    assert response.status_code == 401
