@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from smartnation.core import i18n
@@ -68,13 +70,36 @@ def test_not_found_page_is_accessible_and_helpful(page: Any, check_accessibility
 def test_registry_lookup_page_is_accessible(
     page: Any, live_server: Any, check_accessibility: Any
 ) -> None:
-    login = page.goto("/login")
-    if login.status == 404:
-        pytest.skip(
-            "the registry lookup page is for officers and there is no way to log in yet "
-            "(/login is not served until the identity domain provides it)"
-        )
-    pytest.fail("/login exists now: log an officer in here and check the registry lookup page")
+    """An officer (DR CHEN WEI, registry.read) logs in with an SMS code; every step and the
+    registry lookup page pass axe."""
+    phone = "+6591234509"
+
+    def codes() -> list[str]:
+        inbox = httpx.get(f"{live_server.url}/dev/inbox", params={"to": phone}).text
+        return re.findall(r'data-testid="message-body">(\d{6}) ', inbox)
+
+    page.goto("/login?next=/registry")
+    check_accessibility(page, "the login page")
+    page.get_by_label("NRIC or FIN").fill("S6012345D")
+    page.get_by_label("Password").fill("Demo-Pass-2026")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/id/auth/factor$"))
+    check_accessibility(page, "the second-factor choice")
+    seen = len(codes())
+    page.get_by_role("button", name=re.compile("SMS code to")).click()
+    page.wait_for_url(re.compile(r"/id/auth/verify$"))
+    check_accessibility(page, "the one-time code page")
+    deadline = time.monotonic() + 30
+    while len(found := codes()) <= seen:
+        assert time.monotonic() < deadline, "the SMS never reached the inbox"
+        time.sleep(0.2)
+    page.get_by_label("One-time code").fill(found[0])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/registry$"))
+    page.get_by_label("NRIC or FIN").fill("S8012345J")
+    page.get_by_role("button", name="Look up").click()
+    assert page.get_by_role("heading", name="TAN AH KOW").is_visible()
+    check_accessibility(page, "the registry lookup page")
 
 
 def test_accessibility_statement_is_accessible(page: Any, check_accessibility: Any) -> None:
