@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from smartnation.core import i18n
@@ -70,36 +68,36 @@ def test_not_found_page_is_accessible_and_helpful(page: Any, check_accessibility
 def test_registry_lookup_page_is_accessible(
     page: Any, live_server: Any, check_accessibility: Any
 ) -> None:
-    """An officer (DR CHEN WEI, registry.read) logs in with an SMS code; every step and the
-    registry lookup page pass axe."""
-    phone = "+6591234509"
-
-    def codes() -> list[str]:
-        inbox = httpx.get(f"{live_server.url}/dev/inbox", params={"to": phone}).text
-        return re.findall(r'data-testid="message-body">(\d{6}) ', inbox)
-
-    page.goto("/login?next=/registry")
-    check_accessibility(page, "the login page")
-    page.get_by_label("NRIC or FIN").fill("S6012345D")
-    page.get_by_label("Password").fill("Demo-Pass-2026")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/id/auth/factor$"))
-    check_accessibility(page, "the second-factor choice")
-    seen = len(codes())
-    page.get_by_role("button", name=re.compile("SMS code to")).click()
-    page.wait_for_url(re.compile(r"/id/auth/verify$"))
-    check_accessibility(page, "the one-time code page")
-    deadline = time.monotonic() + 30
-    while len(found := codes()) <= seen:
-        assert time.monotonic() < deadline, "the SMS never reached the inbox"
-        time.sleep(0.2)
-    page.get_by_label("One-time code").fill(found[0])
-    page.get_by_role("button", name="Continue").click()
-    page.wait_for_url(re.compile(r"/registry$"))
-    page.get_by_label("NRIC or FIN").fill("S8012345J")
-    page.get_by_role("button", name="Look up").click()
-    assert page.get_by_role("heading", name="TAN AH KOW").is_visible()
+    # An officer's session, as a login would leave it (there is no login page in the core).
+    officer = {
+        "kind": "person",
+        "id": "officer-1",
+        "name": "TAN AH HUAT",
+        "roles": ["registry.read"],
+    }
+    page.context.add_cookies([live_server.session_cookie(officer)])
+    page.goto("/registry")
+    assert page.get_by_role("heading", level=1).inner_text() == "Registry lookup"
     check_accessibility(page, "the registry lookup page")
+
+    # A wrong check letter: the field says what is wrong, and the error state is accessible too.
+    nric, name = live_server.query("SELECT nric, name FROM registry_resident ORDER BY id LIMIT 1")[
+        0
+    ]
+    wrong = nric[:-1] + ("A" if nric[-1] != "A" else "B")
+    field = page.get_by_label("NRIC or FIN")
+    field.fill(wrong)
+    page.get_by_role("button", name="Look up").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("NRIC or FIN").get_attribute("aria-invalid") == "true"
+    assert page.locator("#nric-error").is_visible()
+    check_accessibility(page, "the registry lookup page showing an error")
+
+    page.get_by_label("NRIC or FIN").fill(nric.lower())
+    page.get_by_role("button", name="Look up").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=2).inner_text() == name
+    check_accessibility(page, "the registry lookup page showing a resident")
 
 
 def test_accessibility_statement_is_accessible(page: Any, check_accessibility: Any) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
-from smartnation.core.errors import InvalidInput
+from smartnation.core.errors import InvalidInput, NotFound
 from smartnation.healthcerts import service
 from smartnation.healthcerts.documents import validate_vaccination
 from smartnation.healthcerts.endorse import VaccinationDose
@@ -66,3 +67,102 @@ def test_vaccination_certificate_for_a_resident(session: Session, notarise_world
     assert len(result.certificate.doses) == 2
     with pytest.raises(InvalidInput):
         service.issue_vaccination_certificate(session, resident.id, [], SITE)
+
+
+def _vaccinated(session: Session) -> Any:
+    """A resident given a first dose through the appointments domain (walk-in, record dose)."""
+    from datetime import timedelta
+
+    from nas_support import make_centres, open_everyone, resident_aged
+
+    from smartnation.appointments import service as appointments
+    from smartnation.appointments.models import Slot
+    from smartnation.core.clock import today_in_singapore, utcnow
+
+    make_centres(session, days=2)
+    centre = appointments.get_centre(session, "PFZ-VC")
+    session.add(
+        Slot(
+            centre_id=centre.id,
+            day=today_in_singapore(),
+            starts_at=utcnow() + timedelta(minutes=20),
+            capacity=5,
+            booked=0,
+        )
+    )
+    session.flush()
+    person = resident_aged(session, 30, 60)
+    open_everyone(session, walk_in=True)
+    checked = appointments.walk_in(session, "PFZ-VC", person.nric)
+    appointments.record_dose(session, checked.id, lot="EK-0001")
+    session.flush()
+    return person
+
+
+def test_vaccination_healthcert_from_appointments_records(
+    session: Session, database: Any, healthcerts_settings: Any
+) -> None:
+    from nas_support import people
+
+    people(database, 60)
+    person = _vaccinated(session)
+    issued = service.issue_vaccination_from_records(session, person.id, SITE)
+    data = get_data(issued.document)
+    (immunization,) = [
+        e for e in data["fhirBundle"]["entry"] if e["resourceType"] == "Immunization"
+    ]
+    assert immunization["lotNumber"] == "EK-0001"
+    assert immunization["vaccineCode"]["coding"][0]["code"] == "3339641000133109"
+    recommendation = data["fhirBundle"]["entry"][-1]["recommendation"][0]
+    assert recommendation["forecastStatus"]["coding"][0]["code"] == "incomplete"
+    assert service.verify(session, issued.document, SITE).valid
+    other = resident_id_without_doses(session, person.id)
+    with pytest.raises(NotFound) as missing:
+        service.issue_vaccination_from_records(session, other, SITE)
+    assert missing.value.code == "no_vaccination"
+
+
+def resident_id_without_doses(session: Session, vaccinated_id: int) -> int:
+    import sqlalchemy as sa
+
+    from smartnation.registry.models import Resident
+
+    return int(
+        session.scalar(sa.select(Resident.id).where(Resident.id != vaccinated_id).limit(1)) or 0
+    )
+
+
+def test_vaccination_page_for_a_logged_in_resident(
+    app: Any, client: Any, session: Session, database: Any, healthcerts_settings: Any
+) -> None:
+    import re
+
+    from nas_support import people
+
+    from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY, Public
+
+    people(database, 60)
+    person = _vaccinated(session)
+    router = APIRouter(dependencies=[Public])
+
+    @router.post("/test-login")
+    def test_login(request: Request) -> dict[str, str]:
+        request.session[PRINCIPAL_SESSION_KEY] = {
+            "kind": "person",
+            "id": person.nric,
+            "name": person.name,
+            "roles": [],
+            "attributes": {"nric": person.nric},
+        }
+        return {"ok": "yes"}
+
+    app.include_router(router)
+    assert client.get("/healthcerts/vaccination", follow_redirects=False).status_code in (302, 303)
+    assert client.post("/test-login").status_code == 200
+    page = client.get("/healthcerts/vaccination")
+    assert page.status_code == 200 and "EK-0001" in page.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    issued = client.post("/healthcerts/vaccination", data={"csrf_token": token.group(1)})
+    assert issued.status_code == 201, issued.text
+    assert "data:image/png;base64," in issued.text and 'id="verify-link"' in issued.text

@@ -14,9 +14,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from smartnation.core.errors import DomainError, InvalidInput
+from smartnation.core.errors import DomainError, InvalidInput, NotAllowed
 from smartnation.core.i18n import N_
-from smartnation.core.web.auth import Principal, public, require_role
+from smartnation.core.validators import is_valid_nric
+from smartnation.core.web.auth import Anyone, Principal, public, require_role
 from smartnation.core.web.csrf import verify_csrf
 from smartnation.core.web.deps import DbSession
 from smartnation.core.web.templates import ServiceLink, get_templates
@@ -27,6 +28,7 @@ from smartnation.healthcerts.endorse import compact_json
 from smartnation.healthcerts.openattestation.ocsp import OCSP_REVOCATION_REASONS
 from smartnation.healthcerts.qr import qr_png_data_uri
 from smartnation.healthcerts.uploads import parse_json_document, too_large, upload_size_guard
+from smartnation.registry import service as registry
 
 router = APIRouter(include_in_schema=False)
 SERVICES = [
@@ -34,6 +36,11 @@ SERVICES = [
         N_("Verify a HealthCert"),
         N_("Check a COVID-19 test or vaccination certificate: upload it or scan its QR code."),
         "/verify",
+    ),
+    ServiceLink(
+        N_("Your vaccination HealthCert"),
+        N_("Get a certificate of the COVID-19 vaccinations recorded for you, with its QR code."),
+        "/healthcerts/vaccination",
     ),
     ServiceLink(
         N_("Notarise HealthCerts"),
@@ -245,3 +252,57 @@ def revoke_certificate(
             status_code=error.status,
         )
     return RedirectResponse(f"/healthcerts/certificates/{reference}", status_code=303)
+
+
+# Residents: a vaccination HealthCert from the doses recorded for them --------------------------
+
+
+def _resident_id(session: DbSession, person: Principal) -> int | None:
+    nric = str(person.attributes.get("nric") or person.id).upper()
+    if not is_valid_nric(nric):
+        raise NotAllowed(N_("Log in with your own NRIC/FIN to do this."))
+    resident = registry.find_resident(session, nric)
+    return resident.id if resident is not None else None
+
+
+def _vaccination_page(
+    request: Request,
+    session: DbSession,
+    person: Principal,
+    issued: service.Notarised | None = None,
+    problem: DomainError | None = None,
+) -> HTMLResponse:
+    resident_id = _resident_id(session, person)
+    doses = service.vaccination_doses(session, resident_id) if resident_id is not None else []
+    return get_templates(request).render(
+        request,
+        "healthcerts/vaccination.html",
+        {
+            "doses": doses,
+            "issued": issued,
+            "issued_qr": qr_png_data_uri(issued.link) if issued else None,
+            "issued_json": compact_json(issued.document) if issued else None,
+            "problem": problem,
+        },
+        status_code=problem.status if problem else (201 if issued else 200),
+    )
+
+
+@router.get("/healthcerts/vaccination", response_class=HTMLResponse)
+def vaccination_page(request: Request, session: DbSession, person: Anyone) -> HTMLResponse:
+    return _vaccination_page(request, session, person)
+
+
+@router.post(
+    "/healthcerts/vaccination", response_class=HTMLResponse, dependencies=[Depends(verify_csrf)]
+)
+def issue_vaccination(request: Request, session: DbSession, person: Anyone) -> HTMLResponse:
+    """Issue the person's vaccination HealthCert from their recorded doses."""
+    resident_id = _resident_id(session, person)
+    try:
+        if resident_id is None:
+            raise NotAllowed(N_("We have no record of you in the national registry."))
+        issued = service.issue_vaccination_from_records(session, resident_id, _site(request))
+    except DomainError as error:
+        return _vaccination_page(request, session, person, problem=error)
+    return _vaccination_page(request, session, person, issued=issued)

@@ -10,14 +10,15 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from smartnation.appointments import service as appointments
 from smartnation.core import audit
-from smartnation.core.clock import utcnow
+from smartnation.core.clock import to_singapore, utcnow
 from smartnation.core.errors import Conflict, DomainError, FieldProblem, InvalidInput, NotFound
 from smartnation.core.validators import parse_uen
 from smartnation.healthcerts import dnstable
@@ -110,6 +111,15 @@ def publish_dns_records(session: Session, settings: HealthCertsSettings | None =
         records[clinic.domain] = [clinic.dns_did_record]
     dnstable.publish(path, records)
     return True
+
+
+def _publish_own_record(settings: HealthCertsSettings) -> None:
+    """On a DNS table, make sure the government's own DNS-DID record is there before signing."""
+    path = settings.dns_table_path
+    if path is not None and dnstable.read_table(path).get(settings.issuer_domain) != [
+        settings.dns_did_record
+    ]:
+        dnstable.publish(path, {settings.issuer_domain: [settings.dns_did_record]})
 
 
 # --- Clinics ------------------------------------------------------------------------------------
@@ -406,6 +416,7 @@ def wrap_and_sign(
     raws: list[dict[str, Any]], settings: HealthCertsSettings
 ) -> list[dict[str, Any]]:
     """Wrap raw documents as one batch and sign its root with the government's key."""
+    _publish_own_record(settings)
     wrapped = wrap_documents(raws)
     private_key = settings.private_key()
     return [sign_document(w, private_key, settings.issuer_key_id) for w in wrapped]
@@ -710,3 +721,43 @@ def issue_vaccination_certificate(
         details={"reference": reference, "resident_id": resident.id, "doses": len(doses)},
     )
     return Notarised(certificate, signed, link)
+
+
+# The IHIS codes vaccination HealthCerts carry (system http://standards.ihis.com.sg), by the
+# appointments catalogue's vaccine code.
+IHIS_VACCINE_CODES = {"PFIZER": "3339641000133109", "MODERNA": "3407851000133103"}
+# Fully vaccinated two weeks after the last dose of the primary series.
+DAYS_TO_FULL_PROTECTION = 14
+
+
+def vaccination_doses(session: Session, resident_id: int) -> list[VaccinationDose]:
+    """The doses the appointments domain recorded for a person, as certificate entries."""
+    doses = []
+    for record in appointments.vaccination_records(session, resident_id):
+        doses.append(
+            VaccinationDose(
+                vaccine_code=IHIS_VACCINE_CODES.get(record.vaccine_code, record.snomed),
+                vaccine_name=record.vaccine_name,
+                lot_number=record.lot,
+                occurred_on=to_singapore(record.given_at).date().isoformat(),
+                site_id=record.centre_code,
+                site_name=f"{record.centre_name} [{record.centre_code}]",
+            )
+        )
+    return doses
+
+
+def issue_vaccination_from_records(
+    session: Session, resident_id: int, site: Site, settings: HealthCertsSettings | None = None
+) -> Notarised:
+    """Issue a vaccination HealthCert from the person's recorded doses (appointments domain)."""
+    doses = vaccination_doses(session, resident_id)
+    if not doses:
+        raise NotFound("No vaccination is recorded for this person.", code="no_vaccination")
+    complete_on = None
+    if len(doses) >= 2:
+        last = date.fromisoformat(doses[-1].occurred_on)
+        complete_on = (last + timedelta(days=DAYS_TO_FULL_PROTECTION)).isoformat()
+    return issue_vaccination_certificate(
+        session, resident_id, doses, site, complete_on=complete_on, settings=settings
+    )
