@@ -240,6 +240,25 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+async def read_health(base: str, clients: int, seconds: float) -> float:
+    """GET /healthz (one SELECT 1 through the whole stack): what this server answers a second on
+    this machine right now, the ceiling for any endpoint."""
+    done = 0
+    stop = time.perf_counter() + seconds
+    async with httpx.AsyncClient(
+        base_url=base, limits=httpx.Limits(max_connections=clients), timeout=30
+    ) as client:
+
+        async def reader() -> None:
+            nonlocal done
+            while time.perf_counter() < stop:
+                if (await client.get("/healthz")).status_code == 200:
+                    done += 1
+
+        await asyncio.gather(*(reader() for _ in range(clients)))
+    return done / seconds
+
+
 async def read_availability(
     base: str, nation: Nation, clients: int, seconds: float
 ) -> tuple[int, list[float], Counter[int]]:
@@ -452,6 +471,7 @@ def main() -> None:
         port = free_port()
         server = serve(url, args.workers, port)
         base = f"http://127.0.0.1:{port}"
+        health_rate = asyncio.run(read_health(base, args.clients, args.read_seconds))
         reads, read_latencies, read_statuses = asyncio.run(
             read_availability(base, nation, args.clients, args.read_seconds)
         )
@@ -499,6 +519,9 @@ def main() -> None:
         print(
             f"database ceiling (same writes by psycopg, {args.clients} threads): {ceiling:,.0f} transactions/s"
         )
+        print(
+            f"server ceiling (GET /healthz, one SELECT 1, {args.clients} clients): {health_rate:,.0f} /s"
+        )
         print(f"invariants after the run: {'all hold' if not problems else '; '.join(problems)}")
         print(
             f"  bookings answered 201: {len(run.booked):,}; people invited: {len(nation.credentials):,}"
@@ -510,6 +533,10 @@ def main() -> None:
                 f"  {name}: {rate:,.0f} -> ours {steady_rate:,.0f} two-dose bookings/s = {steady_rate / rate:.2f}x"
             )
         print(f"  share of the database ceiling: {steady_rate / ceiling:.2f}")
+        print(f"  share of the server ceiling (/healthz): {steady_rate / health_rate:.2f}")
+        print(
+            f"  machine load average when done: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
         print(f"  p99 goal 250 ms -> ours {percentile(steady_latencies, 0.99) * 1000:.0f} ms")
     finally:
         if server is not None:

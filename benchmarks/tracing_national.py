@@ -259,7 +259,8 @@ def run(url: str, args: argparse.Namespace) -> None:
     upgrade_database(url)
     database = Database.from_settings(DatabaseSettings(url=url))
     now = datetime.now(UTC)
-    print(f"Loading (set-based SQL), {os.cpu_count()} cores:")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"Loading (set-based SQL), {os.cpu_count()} cores, load average {load}:")
     with database.engine.begin() as connection:
         connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
         service.ensure_partitions(
@@ -312,7 +313,9 @@ def run(url: str, args: argparse.Namespace) -> None:
     )
     tempids = [r["msg"] for r in json.loads(content)["records"]]
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nOne case: upload of {args.records:,} records from {args.contacts:,} contacts")
+    print(f"  (machine load average now {load}, on {os.cpu_count()} cores)")
     began = time.perf_counter()
     with database.transaction() as session:
         receipt, upload_s = timed(
@@ -363,10 +366,10 @@ def run(url: str, args: argparse.Namespace) -> None:
 
     with database.transaction() as session:
         report, purge_s = timed(
-            "retention purge one day later (drops a day partition)",
+            "retention purge two days later (drops the oldest day partitions)",
             service.purge_expired,
             session,
-            now=now + timedelta(days=1),
+            now=now + timedelta(days=2),
         )
     print(f"  dropped {report.dropped_partitions}, rows {report.rows_in_dropped}")
     with database.transaction() as session:

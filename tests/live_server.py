@@ -17,6 +17,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 SMARTNATION = str(Path(sys.executable).with_name("smartnation"))
 
+# A busy machine takes a while to import the whole platform and migrate a fresh database.
+STARTUP_SECONDS = 240
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -73,7 +76,7 @@ def running_platform(
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:

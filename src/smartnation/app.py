@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from smartnation import __version__
 from smartnation.core.config import Settings, get_settings
 from smartnation.core.db import Database
-from smartnation.core.jobs import Worker
+from smartnation.core.jobs import Worker, start_background_loops
 from smartnation.core.web import routes as core_routes
 from smartnation.core.web.middleware import PlatformMiddleware
 from smartnation.core.web.problems import install_error_handlers
@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = None
+        stopping = threading.Event()
         if settings.web.embedded_worker:
+            start_background_loops(database, stopping)
             worker = Worker(
                 database,
                 lease_seconds=settings.jobs.lease_seconds,
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         try:
             yield
         finally:
+            stopping.set()
             if worker is not None:
                 worker.stop()
 

@@ -9,7 +9,7 @@ from types import FrameType
 
 from smartnation.core.config import get_settings
 from smartnation.core.db import Database
-from smartnation.core.jobs import Worker
+from smartnation.core.jobs import Worker, start_background_loops
 
 # Importing the domains registers their jobs.
 from smartnation.domains import register_jobs
@@ -29,8 +29,11 @@ def run_workers(threads: int = 1) -> None:
         for _ in range(threads)
     ]
 
+    stopping = threading.Event()
+
     def stop(_signum: int, _frame: FrameType | None) -> None:
         log.info("stopping workers after their current job")
+        stopping.set()
         for worker in workers:
             worker.stop()
 
@@ -44,6 +47,7 @@ def run_workers(threads: int = 1) -> None:
     ]
     for thread in running:
         thread.start()
-    log.info("%d worker thread(s) running", threads)
-    for thread in running:
+    loops = start_background_loops(database, stopping)
+    log.info("%d worker thread(s) and %d background loop(s) running", threads, len(loops))
+    for thread in running + loops:
         thread.join()

@@ -149,3 +149,26 @@ def test_every_form_post_page_checks_csrf(app: FastAPI) -> None:
         if verify_csrf not in _dependency_calls(route):
             missing.append(route.path)
     assert missing == []
+
+
+def test_audit_entries_name_the_principal_of_a_guarded_sync_endpoint(app: FastAPI) -> None:
+    """The actor set by the role check reaches a plain (thread-pool) endpoint."""
+    from smartnation.core.audit import current_actor
+    from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY, Principal, require_role
+
+    router = APIRouter()
+
+    @router.get("/test-login", dependencies=[Depends(public)])
+    def login(request: Request) -> dict[str, str]:
+        principal = Principal("person", "officer-9", "Officer", frozenset({"registry.read"}))
+        request.session[PRINCIPAL_SESSION_KEY] = principal.to_session()
+        return {"ok": "yes"}
+
+    @router.get("/test-actor", dependencies=[Depends(require_role("registry.read"))])
+    def actor() -> dict[str, str]:
+        return {"actor": current_actor.get()}
+
+    app.include_router(router)
+    with TestClient(app) as client:
+        client.get("/test-login")
+        assert client.get("/test-actor").json() == {"actor": "person:officer-9"}

@@ -2,16 +2,20 @@
 
 `live_server` (session-scoped, one per xdist worker) starts the platform the way a person would:
 a fresh SQLite database, `smartnation demo load --people 300`, then `smartnation serve` on a free
-port of 127.0.0.1, stopped when the session ends. `browser` launches /usr/bin/chromium through
-Playwright (never a downloaded browser); `page` is a fresh context per test, so no cookies leak.
+port of 127.0.0.1, stopped when the session ends. `browser` (per test module) launches /usr/bin/chromium
+through Playwright (never a downloaded browser); `page` is a fresh context per test, so no cookies
+leak.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import itsdangerous
 import pytest
 import uvicorn
 from e2e_support import SECRET
@@ -38,6 +43,8 @@ from smartnation.core.db import Database
 from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY, Principal, public
 
 ROOT = Path(__file__).resolve().parents[2]
+# A busy machine takes a while to import the whole platform and migrate a fresh database.
+STARTUP_SECONDS = 240
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -73,6 +80,23 @@ class LiveServer:
     env: dict[str, str]
     folder: Path
 
+    def session_cookie(self, principal: dict[str, Any]) -> dict[str, str]:
+        """A signed session cookie holding `principal`, as a login leaves one (for Playwright).
+
+        The session is a cookie signed with the server's secret key (Starlette's
+        SessionMiddleware): this is exactly what a completed login stores.
+        """
+        data = base64.b64encode(json.dumps({PRINCIPAL_SESSION_KEY: principal}).encode())
+        signer = itsdangerous.TimestampSigner(self.env["SMARTNATION_WEB_SECRET_KEY"])
+        value = signer.sign(data).decode()
+        return {"name": "smartnation_session", "value": value, "url": self.url}
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows from the server's SQLite database (read-only)."""
+        path = self.env["SMARTNATION_DATABASE_URL"].removeprefix("sqlite:///")
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            return connection.execute(sql).fetchall()
+
     def cli(self, *args: str) -> str:
         """Run a `smartnation` command against this server's database; returns its output."""
         done = subprocess.run(
@@ -88,7 +112,7 @@ class LiveServer:
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"smartnation serve exited early:\n{log.read_text()[-3000:]}")
@@ -98,7 +122,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"smartnation serve did not answer within 60 s:\n{log.read_text()[-3000:]}")
+    pytest.fail(
+        f"smartnation serve did not answer within {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -258,7 +284,7 @@ def e2e_server(e2e_database_url: str) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
                 if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
@@ -318,7 +344,7 @@ def module_live_server(
         command, cwd=live_server_folder, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
                 if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
@@ -401,7 +427,7 @@ def inprocess_server() -> Iterator[InProcessServer]:
         )
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + STARTUP_SECONDS
         while not server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("the test server did not start")

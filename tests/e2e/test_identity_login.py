@@ -82,3 +82,27 @@ def test_login_with_authenticator_app_then_passkey(browser, live_site):
     page.wait_for_url(re.compile(r"/identity/consents$"))
     assert page.get_by_role("heading", name="My consents").is_visible()
     context.close()
+
+
+def test_officer_logs_in_and_every_login_page_is_accessible(page, live_server, check_accessibility):
+    """DR CHEN WEI (registry.read) logs in with an SMS code; each step passes axe."""
+    phone = "+6591234509"
+    page.goto("/login?next=/registry")
+    check_accessibility(page, "the login page")
+    page.get_by_label("NRIC or FIN").fill("S6012345D")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/id/auth/factor$"))
+    check_accessibility(page, "the second-factor choice")
+    seen = len(_inbox_codes(live_server.url, phone))
+    page.get_by_role("button", name=re.compile("SMS code to")).click()
+    page.wait_for_url(re.compile(r"/id/auth/verify$"))
+    check_accessibility(page, "the one-time code page")
+    deadline = time.monotonic() + 30
+    while len(found := _inbox_codes(live_server.url, phone)) <= seen:
+        assert time.monotonic() < deadline, "the SMS never reached the inbox"
+        time.sleep(0.2)
+    page.get_by_label("One-time code").fill(found[0])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/registry$"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Registry lookup"

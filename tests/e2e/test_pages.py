@@ -68,13 +68,36 @@ def test_not_found_page_is_accessible_and_helpful(page: Any, check_accessibility
 def test_registry_lookup_page_is_accessible(
     page: Any, live_server: Any, check_accessibility: Any
 ) -> None:
-    login = page.goto("/login")
-    if login.status == 404:
-        pytest.skip(
-            "the registry lookup page is for officers and there is no way to log in yet "
-            "(/login is not served until the identity domain provides it)"
-        )
-    pytest.fail("/login exists now: log an officer in here and check the registry lookup page")
+    # An officer's session, as a login would leave it (there is no login page in the core).
+    officer = {
+        "kind": "person",
+        "id": "officer-1",
+        "name": "TAN AH HUAT",
+        "roles": ["registry.read"],
+    }
+    page.context.add_cookies([live_server.session_cookie(officer)])
+    page.goto("/registry")
+    assert page.get_by_role("heading", level=1).inner_text() == "Registry lookup"
+    check_accessibility(page, "the registry lookup page")
+
+    # A wrong check letter: the field says what is wrong, and the error state is accessible too.
+    nric, name = live_server.query("SELECT nric, name FROM registry_resident ORDER BY id LIMIT 1")[
+        0
+    ]
+    wrong = nric[:-1] + ("A" if nric[-1] != "A" else "B")
+    field = page.get_by_label("NRIC or FIN")
+    field.fill(wrong)
+    page.get_by_role("button", name="Look up").click()
+    page.wait_for_load_state()
+    assert page.get_by_label("NRIC or FIN").get_attribute("aria-invalid") == "true"
+    assert page.locator("#nric-error").is_visible()
+    check_accessibility(page, "the registry lookup page showing an error")
+
+    page.get_by_label("NRIC or FIN").fill(nric.lower())
+    page.get_by_role("button", name="Look up").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=2).inner_text() == name
+    check_accessibility(page, "the registry lookup page showing a resident")
 
 
 def test_accessibility_statement_is_accessible(page: Any, check_accessibility: Any) -> None:

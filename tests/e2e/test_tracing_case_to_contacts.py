@@ -1,9 +1,16 @@
-"""A case goes from upload code to notified close contacts through the real pages in Chromium."""
+"""A case goes from upload code to notified close contacts through the real pages in Chromium.
+
+The officer logs in through the identity domain's real login (password, then an SMS code read
+from the developer inbox) as the demo health officer; the phones are played through the API.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,6 +19,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy import text as sa_text
 
+from smartnation.core.config import DatabaseSettings
+from smartnation.core.db import Database
 from smartnation.core.validators import nric_check_letter
 from smartnation.messaging.models import Message
 from smartnation.registry import service as registry
@@ -19,13 +28,54 @@ from smartnation.tracing.bluetrace import development_keyring, generate_tempid
 
 pytestmark = pytest.mark.browser
 KEYRING = development_keyring()
+# The demo's health officer (identity/demo.py): password login, then a code by SMS.
+OFFICER_NRIC, OFFICER_PHONE, PASSWORD = "S6012345D", "+6591234509", "Demo-Pass-2026"
 
 
-def _person(inprocess_server: Any, number: int, name: str) -> tuple[str, str]:
+@dataclass
+class Site:
+    url: str
+    database: Database
+
+
+@pytest.fixture
+def platform(live_site: Any) -> Iterator[Site]:
+    """The demo platform served by `smartnation serve`, and its database for the phones' side."""
+    database = Database.from_settings(
+        DatabaseSettings(url=live_site.env["SMARTNATION_DATABASE_URL"])
+    )
+    yield Site(live_site.base_url, database)
+    database.engine.dispose()
+
+
+def _inbox_codes(base: str, phone: str) -> list[str]:
+    page = httpx.get(f"{base}/dev/inbox", params={"to": phone}).text
+    return re.findall(r'data-testid="message-body">(\d{6}) ', page)
+
+
+def _log_in_as_officer(page: Any, base: str, next_path: str) -> None:
+    page.goto(f"{base}/login?next={next_path}")
+    page.get_by_label("NRIC or FIN").fill(OFFICER_NRIC)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/id/auth/factor$"))
+    seen = len(_inbox_codes(base, OFFICER_PHONE))
+    page.get_by_role("button", name=re.compile("SMS code to")).click()
+    page.wait_for_url(re.compile(r"/id/auth/verify$"))
+    deadline = time.monotonic() + 20
+    while len(codes := _inbox_codes(base, OFFICER_PHONE)) <= seen:
+        assert time.monotonic() < deadline, "the login code never reached the inbox"
+        time.sleep(0.2)
+    page.get_by_label("One-time code").fill(codes[0])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(re.escape(next_path) + "$"))
+
+
+def _person(site: Any, number: int, name: str) -> tuple[str, str]:
     digits = f"{number:07d}"
     nric = "S" + digits + nric_check_letter("S", digits)
     mobile = f"+6598{number % 1_000_000:06d}"
-    with inprocess_server.database.transaction() as session:
+    with site.database.transaction() as session:
         registry.register_resident(
             session,
             registry.NewResident(
@@ -42,12 +92,10 @@ def _person(inprocess_server: Any, number: int, name: str) -> tuple[str, str]:
     return nric, mobile
 
 
-def _register_phone(
-    inprocess_server: Any, api: httpx.Client, nric: str, mobile: str
-) -> dict[str, str]:
+def _register_phone(site: Any, api: httpx.Client, nric: str, mobile: str) -> dict[str, str]:
     started = api.post("/api/v1/tracing/registrations", json={"nric": nric, "phone": mobile})
     assert started.status_code == 201, started.text
-    with inprocess_server.database.transaction() as session:
+    with site.database.transaction() as session:
         body = session.scalars(
             select(Message.body).where(Message.recipient == mobile).order_by(Message.id.desc())
         ).first()
@@ -79,22 +127,18 @@ def _sightings(uid: str, start: datetime, minutes: int, rssi: float) -> list[dic
     return records
 
 
-def test_case_from_upload_code_to_notified_contacts(
-    inprocess_server: Any, browser: Any, axe: Any
-) -> None:
-    case_nric, case_mobile = _person(inprocess_server, 8_100_001, "Case Person")
-    near_nric, near_mobile = _person(inprocess_server, 8_100_002, "Near Contact")
-    far_nric, far_mobile = _person(inprocess_server, 8_100_003, "Far Contact")
-    with httpx.Client(base_url=inprocess_server.url, timeout=30) as api:
-        case_phone = _register_phone(inprocess_server, api, case_nric, case_mobile)
-        near_phone = _register_phone(inprocess_server, api, near_nric, near_mobile)
-        far_phone = _register_phone(inprocess_server, api, far_nric, far_mobile)
+def test_case_from_upload_code_to_notified_contacts(platform: Site, browser: Any, axe: Any) -> None:
+    case_nric, case_mobile = _person(platform, 8_200_001, "Case Person")
+    near_nric, near_mobile = _person(platform, 8_200_002, "Near Contact")
+    far_nric, far_mobile = _person(platform, 8_200_003, "Far Contact")
+    with httpx.Client(base_url=platform.url, timeout=30) as api:
+        case_phone = _register_phone(platform, api, case_nric, case_mobile)
+        near_phone = _register_phone(platform, api, near_nric, near_mobile)
+        far_phone = _register_phone(platform, api, far_nric, far_mobile)
 
         context = browser.new_context(bypass_csp=True)  # to inject axe-core
         page = context.new_page()
-        page.goto(
-            f"{inprocess_server.url}/test/login?id=officer-7&roles=health.officer&next=/tracing"
-        )
+        _log_in_as_officer(page, platform.url, "/tracing")
         assert page.locator("h1").inner_text() == "Contact tracing"
         page.get_by_label("NRIC or FIN of the confirmed person").fill(case_nric)
         page.get_by_role("button", name="Open case").click()

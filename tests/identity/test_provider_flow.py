@@ -190,3 +190,23 @@ def test_bad_input_to_protocol_endpoints_is_an_oauth_error(personas, http):
         http.get("/id/.well-known/openid-configuration").json()["issuer"]
         == "http://127.0.0.1:8000/id"
     )
+
+
+def test_unprintable_client_ids_are_invalid_client_not_a_crash(personas, http):
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import ECKey
+
+    key = ECKey.generate_key("P-256", private=True)
+    forged = jose_jwt.encode(
+        {"alg": "ES256"}, {"iss": "a\x00b", "sub": "a\x00b"}, key, algorithms=["ES256"]
+    )
+    answer = http.post(
+        "/id/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": "x",
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": forged,
+        },
+    )
+    assert answer.status_code == 401 and answer.json()["error"] == "invalid_client"

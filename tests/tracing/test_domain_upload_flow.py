@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -279,3 +281,30 @@ def test_key_rotation_and_production_without_keys(
     assert refused.status_code == 503
     assert refused.json()["code"] == "tracing_key_configuration"
     assert old_key not in refused.text
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=90),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.one_of(
+        JSON.map(json.dumps),
+        st.fixed_dictionaries(
+            {"token": JSON, "records": st.lists(JSON, max_size=5), "events": JSON}
+        ).map(json.dumps),
+        st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+    )
+)
+def test_any_upload_body_is_answered_without_a_server_error(client: TestClient, body: str) -> None:
+    response = client.post("/api/v1/tracing/uploads", content=body.encode("utf-8", "replace"))
+    assert response.status_code in (401, 413, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 
 import pytest
 from hypothesis import given
@@ -160,7 +159,8 @@ def test_exposure_invariants(raw: list[tuple[str, float, float | None]]) -> None
     assert flags == sorted(flags, reverse=True)
 
 
-def test_fifty_thousand_records_resolve_well_under_a_second() -> None:
+def test_fifty_thousand_records_resolve_into_ranked_contacts() -> None:
+    """A whole case's log resolves; its speed is measured in benchmarks/, never asserted here."""
     rng = random.Random(7)
     models = ["iPhone X", "SM-G950F", "LYA-L29", "Pixel 3a XL", "Mi A1"]
     log = [
@@ -173,9 +173,9 @@ def test_fifty_thousand_records_resolve_well_under_a_second() -> None:
         )
         for _ in range(50_000)
     ]
-    began = time.perf_counter()
     ranked = rank_contacts(log, calibration=default_calibration())
-    elapsed = time.perf_counter() - began
     assert len(ranked) == 400
-    # Typically about 0.1 s (see the benchmark); the bound leaves room for a busy machine.
-    assert elapsed < 1.0, f"ranking 50,000 encounters took {elapsed:.3f} s"
+    assert {c.contact_id for c in ranked} == {e.contact_id for e in log}
+    assert [c.is_close_contact for c in ranked] == sorted(
+        (c.is_close_contact for c in ranked), reverse=True
+    )

@@ -40,7 +40,7 @@ WAIT = Depends(waiting_room, scope="function")
 
 async def _staff(request: Request) -> Principal:
     # Async, so the actor set for the audit log is seen by the endpoint (see pages._acting).
-    return require_role("vaccination.staff")(request)
+    return await require_role("vaccination.staff")(request)
 
 
 _staff.required_roles = ("vaccination.staff",)  # type: ignore[attr-defined]

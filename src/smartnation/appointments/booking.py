@@ -330,6 +330,39 @@ def book_two_doses(
         replay = _replay(session, resident_id, idempotency_key, first_slot_id)
         if replay is not None:
             return replay
+    try:
+        return _book(
+            session,
+            resident_id=resident_id,
+            first_slot_id=first_slot_id,
+            second_slot_id=second_slot_id,
+            invitation_id=invitation_id,
+            parental_consent_by=parental_consent_by,
+            idempotency_key=idempotency_key,
+            by_staff=by_staff,
+        )
+    except Conflict as refused:
+        # A double submit whose twin committed while this one ran: each statement sees the newest
+        # committed rows, so the booking or the used code may show up after the first look.
+        if idempotency_key is not None and refused.code in ("already_booked", "code_used"):
+            session.expire_all()
+            replay = _replay(session, resident_id, idempotency_key, first_slot_id)
+            if replay is not None:
+                return replay
+        raise
+
+
+def _book(
+    session: Session,
+    *,
+    resident_id: int,
+    first_slot_id: int,
+    second_slot_id: int | None,
+    invitation_id: int | None,
+    parental_consent_by: str | None,
+    idempotency_key: str | None,
+    by_staff: bool,
+) -> Booking:
     registration = _registration(session, resident_id)
     invitation = session.get(Invitation, invitation_id) if invitation_id is not None else None
     if invitation_id is not None and invitation is None:
@@ -386,11 +419,8 @@ def book_two_doses(
     try:
         booking = _in_savepoint(session, work)
     except IntegrityError:
-        # Another request for the same person won the race (a double submit, or two devices).
-        if idempotency_key is not None:
-            replay = _replay(session, resident_id, idempotency_key, first_slot_id)
-            if replay is not None:
-                return replay
+        # Another request for the same person won the race (a double submit, or two devices);
+        # a double submit is answered with the first booking by the caller.
         raise Conflict(
             N_("You already have a booking. You can change or cancel it."), code="already_booked"
         ) from None

@@ -45,7 +45,7 @@ def _acting(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     check = require_role(*roles)
 
     async def acting(request: Request) -> Principal:
-        return check(request)
+        return await check(request)
 
     acting.required_roles = roles  # type: ignore[attr-defined]
     return acting

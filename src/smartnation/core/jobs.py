@@ -83,6 +83,10 @@ class PeriodicJob:
 
 JOB_KINDS: dict[str, JobKind] = {}
 PERIODIC_JOBS: dict[str, PeriodicJob] = {}
+# Long-running loops a domain needs beside the job queue (a broadcast sender that claims its own
+# rows); each runs in a thread of every worker until the stop event is set.
+BackgroundLoop = Callable[[Database, threading.Event], None]
+BACKGROUND_LOOPS: dict[str, BackgroundLoop] = {}
 
 
 def job(
@@ -100,6 +104,36 @@ def job(
 def periodic(name: str, every: timedelta) -> None:
     """Have the workers enqueue a registered job once every period."""
     PERIODIC_JOBS[name] = PeriodicJob(name, every)
+
+
+def background_loop(name: str) -> Callable[[BackgroundLoop], BackgroundLoop]:
+    """Register a function that workers run in a thread of its own until they stop."""
+
+    def register(loop: BackgroundLoop) -> BackgroundLoop:
+        BACKGROUND_LOOPS[name] = loop
+        return loop
+
+    return register
+
+
+def start_background_loops(db: Database, stop: threading.Event) -> list[threading.Thread]:
+    """Start each registered loop in a daemon thread; one that raises is logged and restarted."""
+
+    def supervise(name: str, loop: BackgroundLoop) -> None:
+        while not stop.is_set():
+            try:
+                loop(db, stop)
+            except Exception:
+                log.exception("background loop %s failed; restarting", name)
+            stop.wait(1.0)
+
+    threads = [
+        threading.Thread(target=supervise, args=(name, loop), name=f"loop-{name}", daemon=True)
+        for name, loop in BACKGROUND_LOOPS.items()
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
 
 
 def enqueue(

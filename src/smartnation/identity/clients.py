@@ -51,8 +51,10 @@ def register_client(
 ) -> Client:
     """Register a relying party after checking its redirect URIs, keys and scopes."""
     name = " ".join((name or "").split())
-    if not name or len(name) > 200:
+    if not name or len(name) > 200 or not name.isprintable():
         raise _problem("name", N_("Give the service's name (at most 200 characters)."))
+    if purpose and not purpose.replace("\n", " ").isprintable():
+        raise _problem("purpose", N_("Use plain text for the purpose."))
     if kind not in KINDS:
         raise _problem("kind", N_("Choose SingPass or CorpPass."))
     uris = [u.strip() for u in redirect_uris if u.strip()]
@@ -77,6 +79,8 @@ def register_client(
             validate_client_jwks(jwks)
         except OAuthError as error:
             raise _problem("jwks", error.description) from None
+    if jwks_uri is not None and not jwks_uri.isprintable():
+        raise _problem("jwks_uri", N_("The JWKS URL must use https."))
     if jwks_uri is not None and not jwks_uri.startswith(
         ("https://", "http://127.0.0.1", "http://localhost")
     ):
@@ -113,7 +117,9 @@ def list_clients(session: Session) -> list[Client]:
 
 
 def find_client(session: Session, client_id: str) -> Client | None:
-    if not client_id or len(client_id) > 64:
+    # Client IDs come from unverified assertion claims: anything unprintable (a NUL byte would
+    # be refused by PostgreSQL itself) cannot be a registered ID.
+    if not client_id or len(client_id) > 64 or not client_id.isprintable():
         return None
     client = session.scalar(select(Client).where(Client.client_id == client_id))
     return client if client is not None and client.disabled_at is None else None

@@ -1,4 +1,5 @@
-"""Messaging jobs: deliver one queued message (retried with backoff while the provider is busy)."""
+"""Messaging jobs: deliver one queued notification (retried with backoff while the provider is
+busy), and the broadcast dispatcher every worker runs beside the job queue."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from smartnation.core.clock import utcnow
-from smartnation.core.jobs import job
-from smartnation.messaging import delivery, service
+from smartnation.core.jobs import background_loop, job
+from smartnation.messaging import delivery, dispatch, service
 from smartnation.messaging.channels.base import DeliveryStatus
 from smartnation.messaging.models import Message
 
@@ -39,3 +40,7 @@ def deliver(session: Session, payload: dict[str, Any]) -> None:
         return
     # Rate limited or a passing fault: roll back and let the job retry with backoff.
     raise delivery.RetryLater(f"{failure.code}: {failure.text}")
+
+
+# Broadcast rows are claimed by the dispatcher in windows, not as one job per message.
+background_loop("messaging.broadcasts")(dispatch.run_dispatcher)

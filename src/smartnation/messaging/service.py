@@ -144,11 +144,17 @@ def record_status(
             message_id=message.id, status=status.value, occurred_at=when, detail=detail or {}
         )
     )
-    current = DeliveryStatus(message.status)
+    if message.status == "cancelled":
+        return False
+    # A broadcast row marked "sending" before its provider call has not been reported yet.
+    current = (
+        DeliveryStatus.QUEUED if message.status == "sending" else DeliveryStatus(message.status)
+    )
     new = advance(current, status)
     if new == current:
         return False
     message.status = new.value
+    message.lease_until = None
     setattr(message, _TIMESTAMP_FIELD[new], when)
     return True
 

@@ -72,7 +72,7 @@ def site(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 240
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the site did not start"

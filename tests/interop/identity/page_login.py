@@ -25,7 +25,7 @@ def sms_codes(http: httpx.Client, base_url: str, phone: str) -> list[str]:
 
 def new_sms_code(http: httpx.Client, base_url: str, phone: str, seen: int) -> str:
     """Wait for the message delivered after ``seen`` earlier ones (delivery is a background job)."""
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         codes = sms_codes(http, base_url, phone)
         if len(codes) > seen:

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.concurrency import run_in_threadpool
 
 from smartnation.core.audit import current_actor, record
 from smartnation.core.clock import utcnow
@@ -178,22 +179,25 @@ async def public() -> None:
     """
 
 
-def require_role(*roles: str) -> Callable[[Request], Principal]:
+def require_role(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency admitting a principal with any of `roles` (none given: anyone logged in)."""
 
-    def check(request: Request) -> Principal:
-        principal = current_principal(request)
+    async def check(request: Request) -> Principal:
+        # A coroutine, so the actor is set in the request's own context: a plain function would
+        # run in a thread pool copy, and audit entries written by the endpoint would not see it.
+        principal = await run_in_threadpool(current_principal, request)
         if principal is None:
             raise NotAuthenticated(N_("Log in to continue."), login_url="/login")
         if roles and not any(principal.has_role(role) for role in roles):
             raise NotAllowed(N_("Your account does not have the role needed for this."))
+        current_actor.set(principal.actor)
         return principal
 
     check.required_roles = roles  # type: ignore[attr-defined]
     return check
 
 
-def require_login() -> Callable[[Request], Principal]:
+def require_login() -> Callable[[Request], Awaitable[Principal]]:
     return require_role()
 
 

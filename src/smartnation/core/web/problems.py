@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from smartnation.core.errors import DomainError, FieldProblem, InvalidInput, NotAuthenticated
@@ -73,6 +74,18 @@ def install_error_handlers(app: FastAPI) -> None:
             for item in error.errors()
         ]
         return await domain_error(request, InvalidInput(problems))
+
+    @app.exception_handler(DataError)
+    async def unstorable_value(request: Request, error: DataError) -> Response:
+        # A value the database refuses (such as a NUL character in text): the request's
+        # transaction is rolled back, and the client is told what to change.
+        log.info("refused a value the database cannot store: %s", type(error.orig).__name__)
+        problem = FieldProblem(
+            "request",
+            N_("Some of the text contains characters that cannot be stored, such as NUL."),
+            "unstorable",
+        )
+        return await domain_error(request, InvalidInput(problem))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
