@@ -19,7 +19,7 @@ from smartnation.core.db import Database
 from smartnation.core.web.auth import issue_api_token
 from smartnation.registry.loader import load_businesses, load_population
 
-EXAMPLES = 12
+EXAMPLES = 8
 
 
 def _problem(response: Any, path: str = "") -> str | None:

@@ -31,7 +31,9 @@ def _limit(key: str) -> int:
 
 def keys_for(nric: str, client: str | None) -> list[str]:
     """The keys one attempt counts against: the NRIC/FIN tried and the client's address."""
-    return [f"nric:{(nric or '').strip().upper()[:20]}", f"ip:{client or 'unknown'}"]
+    # Only printable characters: the key is stored, and PostgreSQL refuses text with NUL bytes.
+    tried = "".join(ch for ch in (nric or "") if ch.isprintable()).strip().upper()[:20]
+    return [f"nric:{tried}", f"ip:{client or 'unknown'}"]
 
 
 def check(session: Session, keys: list[str]) -> None:
