@@ -108,7 +108,7 @@ class SignUpOut(BaseModel):
 
 
 class ConfirmIn(BaseModel):
-    subscriber_id: int
+    subscriber_id: int = Field(ge=1, le=2**63 - 1)
     code: str = Field(max_length=12)
 
 
