@@ -31,20 +31,14 @@ from smartnation.appointments.waiting import waiting_room
 from smartnation.appointments.webdeps import CodeFailures, client_address
 from smartnation.core.errors import NotFound
 from smartnation.core.i18n import N_
-from smartnation.core.web.auth import Principal, Public, require_role
+from smartnation.core.web.auth import Public, require_role
 from smartnation.core.web.deps import DbSession
 
 router = APIRouter(prefix="/api/v1/appointments", tags=["appointments"])
 WAIT = Depends(waiting_room, scope="function")
 
 
-async def _staff(request: Request) -> Principal:
-    # Async, so the actor set for the audit log is seen by the endpoint (see pages._acting).
-    return await require_role("vaccination.staff")(request)
-
-
-_staff.required_roles = ("vaccination.staff",)  # type: ignore[attr-defined]
-STAFF = Depends(_staff)
+STAFF = Depends(require_role("vaccination.staff"))
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=80)]
 
 

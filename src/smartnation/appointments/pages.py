@@ -5,7 +5,6 @@ open cohorts, send invitations and record deliveries."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -39,22 +38,10 @@ CSRF = Depends(verify_csrf)
 WAIT = Depends(waiting_room, scope="function")
 
 
-def _acting(*roles: str) -> Callable[[Request], Awaitable[Principal]]:
-    """`require_role`, run on the request's own task so that the actor it sets (for the audit log)
-    is seen by the endpoint; a sync dependency would set it in a worker thread's copy only."""
-    check = require_role(*roles)
-
-    async def acting(request: Request) -> Principal:
-        return await check(request)
-
-    acting.required_roles = roles  # type: ignore[attr-defined]
-    return acting
-
-
-Person = Annotated[Principal, Depends(_acting())]
-CommunityStaff = Annotated[Principal, Depends(_acting("community.staff"))]
-CentreStaff = Annotated[Principal, Depends(_acting("vaccination.staff"))]
-Officer = Annotated[Principal, Depends(_acting("health.officer"))]
+Person = Annotated[Principal, Depends(require_role())]
+CommunityStaff = Annotated[Principal, Depends(require_role("community.staff"))]
+CentreStaff = Annotated[Principal, Depends(require_role("vaccination.staff"))]
+Officer = Annotated[Principal, Depends(require_role("health.officer"))]
 INVITATION_KEY = "nas_invitation"
 
 

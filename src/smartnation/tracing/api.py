@@ -15,11 +15,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from smartnation.core.errors import DomainError, NotFound
-from smartnation.core.web.auth import Public
+from smartnation.core.web.auth import Public, require_role
 from smartnation.core.web.deps import DbSession
 from smartnation.core.web.problems import problem_response
 from smartnation.tracing import service
-from smartnation.tracing.acting import acting
 from smartnation.tracing.models import Case, Contact
 from smartnation.tracing.problems import UploadTooLarge
 from smartnation.tracing.schemas import (
@@ -51,9 +50,9 @@ from smartnation.tracing.schemas import (
 from smartnation.tracing.settings import get_tracing_settings
 
 router = APIRouter(prefix="/api/v1/tracing", tags=["tracing"])
-OFFICER = Depends(acting(service.HEALTH_OFFICER))
-VENUE_ADMIN = Depends(acting(service.SAFEENTRY_ADMIN))
-GATEWAY = Depends(acting(service.SAFEENTRY_GATEWAY, service.SAFEENTRY_STAFF))
+OFFICER = Depends(require_role(service.HEALTH_OFFICER))
+VENUE_ADMIN = Depends(require_role(service.SAFEENTRY_ADMIN))
+GATEWAY = Depends(require_role(service.SAFEENTRY_GATEWAY, service.SAFEENTRY_STAFF))
 Authorization = Annotated[str | None, Header()]
 
 

@@ -15,12 +15,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from smartnation.core.errors import DomainError, InvalidInput, NotFound
 from smartnation.core.i18n import N_
 from smartnation.core.validators import is_valid_nric
-from smartnation.core.web.auth import Principal, current_principal, public
+from smartnation.core.web.auth import Principal, current_principal, public, require_role
 from smartnation.core.web.csrf import verify_csrf
 from smartnation.core.web.deps import DbSession
 from smartnation.core.web.templates import ServiceLink, get_templates
 from smartnation.tracing import service
-from smartnation.tracing.acting import acting
 
 router = APIRouter(include_in_schema=False)
 SERVICES = [
@@ -40,10 +39,10 @@ SERVICES = [
         "/tracing",
     ),
 ]
-Officer = Annotated[Principal, Depends(acting(service.HEALTH_OFFICER))]
-VenueAdmin = Annotated[Principal, Depends(acting(service.SAFEENTRY_ADMIN))]
-VenueStaff = Annotated[Principal, Depends(acting(service.SAFEENTRY_STAFF))]
-Person = Annotated[Principal, Depends(acting())]
+Officer = Annotated[Principal, Depends(require_role(service.HEALTH_OFFICER))]
+VenueAdmin = Annotated[Principal, Depends(require_role(service.SAFEENTRY_ADMIN))]
+VenueStaff = Annotated[Principal, Depends(require_role(service.SAFEENTRY_STAFF))]
+Person = Annotated[Principal, Depends(require_role())]
 CSRF = Depends(verify_csrf)
 PUBLIC = Depends(public)
 SESSION_CHECKINS = "safeentry_checkins"
