@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from smartnation.core.web.auth import public
 from smartnation.core.web.csrf import csrf_token, verify_csrf
+from smartnation.core.web.middleware import LANGUAGE_COOKIE
 
 LANGUAGE_SAMPLES = {
     "en": "Government services in one place",
@@ -184,3 +185,26 @@ def test_audit_entries_name_the_principal_of_a_guarded_sync_endpoint(app: FastAP
     with TestClient(app) as client:
         client.get("/test-login")
         assert client.get("/test-actor").json() == {"actor": "person:officer-9"}
+
+
+@pytest.mark.parametrize("language", ["en", "zh", "ms", "ta"])
+def test_every_public_page_without_parameters_renders(
+    app: FastAPI, client: TestClient, language: str
+) -> None:
+    """Each public GET page a visitor can open straight away answers, in every language."""
+    pages = [
+        route.path
+        for route in _walk(app.routes)
+        if "GET" in route.methods
+        and "{" not in route.path
+        and not route.path.startswith(("/api/", "/id/"))
+        and public in _dependency_calls(route)
+    ]
+    assert {"/", "/accessibility"} <= set(pages)
+    client.cookies.set(LANGUAGE_COOKIE, language)
+    failing = {}
+    for path in pages:
+        response = client.get(path, follow_redirects=False)
+        if response.status_code >= 500:
+            failing[path] = response.status_code
+    assert failing == {}
