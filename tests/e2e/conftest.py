@@ -197,9 +197,20 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
         viewport={"width": 1280, "height": 900},
     )
     context.set_default_timeout(15_000)
+    # A server error on any request the pages make fails the test, even if the page looked fine.
+    server_errors: list[str] = []
+    context.on(
+        "response",
+        lambda response: (
+            server_errors.append(f"{response.status} {response.url}")
+            if response.status >= 500
+            else None
+        ),
+    )
     new_page = context.new_page()
     yield new_page
     context.close()
+    assert server_errors == [], f"the server answered with an error: {server_errors}"
 
 
 def run_axe(page: Any) -> list[dict[str, Any]]:
