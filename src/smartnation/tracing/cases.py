@@ -23,8 +23,10 @@ from smartnation.core.jobs import enqueue
 from smartnation.core.validators import parse_nric
 from smartnation.registry import service as registry
 from smartnation.tracing.bluetrace import (
+    VALID,
     UploadLimits,
-    classify_records,
+    Verdict,
+    classify_upload,
     generate_upload_code,
     issue_upload_token,
     parse_encounter_log,
@@ -179,43 +181,58 @@ class UploadReceipt:
 
 
 def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is int:
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an integer beyond any float: no reading at all
+            return None
+    return None
 
 
 def _text(value: object, size: int) -> str | None:
-    return value[:size] if isinstance(value, str) and value else None
+    return value[:size] if type(value) is str and value else None
 
 
 def _encounter_rows(
-    records: Sequence[dict[str, Any]],
+    verdicts: Sequence[Verdict],
     *,
     upload_id: int,
     case_id: int,
     received_at: datetime,
     user_ids: dict[str, int],
 ) -> Iterable[tuple[Any, ...]]:
+    """COPY rows in `ENCOUNTER_COLUMNS` order, straight from the verdicts (no dictionaries)."""
     oldest = received_at.timestamp() - 26 * 86400
     newest = received_at.timestamp() + 3600
-    for record in records:
-        timestamp = _number(record.get("timestamp"))
+    zone = received_at.tzinfo
+    from_timestamp = datetime.fromtimestamp
+    for record, timestamp, outcome, content in verdicts:
+        if record is None:  # not a JSON object: only its verdict is kept
+            yield (received_at, upload_id, case_id, False, outcome, *(None,) * 8)
+            continue
+        seconds = None if timestamp is None else float(timestamp)
         occurred = received_at
-        if timestamp is not None and oldest <= timestamp <= newest:
-            occurred = datetime.fromtimestamp(timestamp, received_at.tzinfo)
-        contact_uid = record.get("contactId") if record.get("contactIdValidFrom") else None
+        if seconds is not None and oldest <= seconds <= newest:
+            occurred = from_timestamp(seconds, zone)
+        contact_uid = None if content is None else content.uid
+        get = record.get
         yield (
             occurred,
             upload_id,
             case_id,
-            record["isValid"],
-            record.get("invalidReason"),
+            outcome == VALID,
+            None if outcome == VALID else outcome,
             contact_uid,
             user_ids.get(contact_uid) if contact_uid else None,
-            timestamp,
-            _number(record.get("rssi")),
-            _number(record.get("txPower")),
-            _text(record.get("modelP"), 60),
-            _text(record.get("modelC"), 60),
-            _text(record.get("org"), 20),
+            seconds,
+            _number(get("rssi")),
+            _number(get("txPower")),
+            _text(get("modelP"), 60),
+            _text(get("modelC"), 60),
+            _text(get("org"), 20),
         )
 
 
@@ -263,7 +280,9 @@ def receive_upload(
     if code.uploaded_at is not None:
         raise UploadNotAuthorised("This upload code has already been used for an upload.")
     with library_errors("records"):
-        records, counts, duplicates = classify_records(log.records, keyring)
+        classified = classify_upload(log.records, keyring)
+    counts, duplicates = classified.counts, classified.duplicate_records
+    records = classified.verdicts
     upload = Upload(
         case_id=code.case_id,
         user_id=code.exchanged_by_user_id,
@@ -280,9 +299,7 @@ def receive_upload(
     case = get_case(session, code.case_id)
     case.resolution = "pending"
     session.flush()
-    contact_uids = {
-        r["contactId"] for r in records if r.get("contactIdValidFrom") and r.get("contactId")
-    }
+    contact_uids = {v.content.uid for v in records if v.content is not None}
     rows = _encounter_rows(
         records,
         upload_id=upload.id,

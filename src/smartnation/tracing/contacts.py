@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -26,8 +27,12 @@ from smartnation.tracing.bulk import copy_rows
 from smartnation.tracing.cases import get_case
 from smartnation.tracing.common import QUARANTINE_TEMPLATE, new_reference
 from smartnation.tracing.models import Contact, Encounter, QuarantineOrder, TracingUser
-from smartnation.tracing.proximity import CloseContactRule, ContactExposure, rank_contacts
-from smartnation.tracing.proximity import Encounter as Sighting
+from smartnation.tracing.proximity import (
+    CloseContactRule,
+    ContactExposure,
+    Reading,
+    rank_readings,
+)
 from smartnation.tracing.safeentry import Overlap, overlaps_for_case
 from smartnation.tracing.settings import get_tracing_settings
 
@@ -90,14 +95,16 @@ def rank_case_encounters(
             Encounter.model_p,
             Encounter.model_c,
             Encounter.tx_power,
-        ).where(Encounter.case_id == case_id, Encounter.valid.is_(True))
+        ).where(
+            Encounter.case_id == case_id,
+            Encounter.valid.is_(True),
+            Encounter.contact_uid.is_not(None),
+            Encounter.timestamp_s.is_not(None),
+        )
     )
-    sightings = [
-        Sighting(uid, ts, rssi, model_p or "*", model_c or "*", tx)
-        for uid, ts, rssi, model_p, model_c, tx in rows
-        if uid and ts is not None
-    ]
-    return rank_contacts(sightings, rule=rule or get_tracing_settings().close_contact_rule())
+    # The rows are the library's readings as they stand: no object per sighting.
+    readings = cast(Iterable[Reading], rows)
+    return rank_readings(readings, rule=rule or get_tracing_settings().close_contact_rule())
 
 
 def _users_by_uid(
