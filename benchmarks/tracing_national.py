@@ -47,6 +47,7 @@ from smartnation.tracing.bluetrace import (
     open_tempids,
     parse_encounter_log,
 )
+from smartnation.tracing.bulk import collector_paused
 from smartnation.tracing.models import CheckIn, Contact, TracingUser
 from smartnation.tracing.settings import current_keyring
 
@@ -469,8 +470,9 @@ def measure_case(
     # The parts of the upload, run alone on the same body first (library only, no database):
     # the same work is then done inside the real call below.
     keyring = current_keyring().keyring
-    log, parse_m = meter.run(parse_encounter_log, content, None)
-    _, classify_m = meter.run(classify_upload, log.records, keyring)
+    with collector_paused():  # as the upload runs them
+        log, parse_m = meter.run(parse_encounter_log, content, None)
+        _, classify_m = meter.run(classify_upload, log.records, keyring)
     began = time.perf_counter()
     receipt, upload_m = meter.run_in_transaction(
         f"upload ({len(content) / 1e6:.1f} MB): all of it, committed",

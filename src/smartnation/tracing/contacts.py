@@ -23,7 +23,7 @@ from smartnation.core.clock import to_singapore, utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput
 from smartnation.messaging import service as messaging
 from smartnation.registry import service as registry
-from smartnation.tracing.bulk import copy_rows
+from smartnation.tracing.bulk import collector_paused, copy_rows
 from smartnation.tracing.cases import get_case
 from smartnation.tracing.common import QUARANTINE_TEMPLATE, new_reference
 from smartnation.tracing.models import Contact, Encounter, QuarantineOrder, TracingUser
@@ -148,6 +148,14 @@ def resolve_case(
 
     Safe to run again: reviewed contacts keep their status; proposed ones no longer found go.
     """
+    # Tens of thousands of readings and no reference cycles: see `collector_paused`.
+    with collector_paused():
+        return _resolve_case(session, case_id, now, rule)
+
+
+def _resolve_case(
+    session: Session, case_id: int, now: datetime | None, rule: CloseContactRule | None
+) -> ResolutionSummary:
     started = utcnow()
     moment = now or started
     settings = get_tracing_settings()
