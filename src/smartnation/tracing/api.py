@@ -20,7 +20,7 @@ from smartnation.core.web.deps import DbSession
 from smartnation.core.web.problems import problem_response
 from smartnation.tracing import service
 from smartnation.tracing.models import Case, Contact
-from smartnation.tracing.problems import UploadTooLarge
+from smartnation.tracing.problems import UploadNotAuthorised, UploadTooLarge
 from smartnation.tracing.schemas import (
     CaseIn,
     CaseOut,
@@ -90,13 +90,22 @@ def get_tempids(session: DbSession, authorization: Authorization = None) -> JSON
     return JSONResponse(service.issue_tempids(user))
 
 
-@router.post("/upload-token", dependencies=[Public])
+@router.post("/upload-token", dependencies=[Public], response_model=UploadTokenOut)
 def get_upload_token(
     body: UploadCodeIn, session: DbSession, authorization: Authorization = None
-) -> UploadTokenOut:
-    """getUploadToken: exchange the upload code an officer gave for an upload token (once)."""
+) -> Response:
+    """getUploadToken: exchange the upload code an officer gave for an upload token (once).
+
+    A refused code is audited against the device (the service writes nothing before refusing,
+    so the entry commits alone); too many in a while and the device must wait (429).
+    """
     user = service.authenticate_device(session, authorization)
-    return UploadTokenOut(token=service.exchange_upload_code(session, user, body.code))
+    try:
+        token = service.exchange_upload_code(session, user, body.code)
+    except UploadNotAuthorised as error:
+        service.record_refused_code(session, user, reason=error.code)
+        return problem_response(error.problem())
+    return JSONResponse(UploadTokenOut(token=token).model_dump())
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -32,8 +32,9 @@ from smartnation.tracing.bluetrace import (
     parse_encounter_log,
     validate_upload_token,
 )
-from smartnation.tracing.bulk import copy_rows
+from smartnation.tracing.bulk import collector_paused, copy_rows
 from smartnation.tracing.common import new_reference
+from smartnation.tracing.limits import check_upload_code_attempts
 from smartnation.tracing.models import Case, Encounter, TracingUser, Upload, UploadCode
 from smartnation.tracing.problems import UploadNotAuthorised, library_errors
 from smartnation.tracing.settings import current_keyring, get_tracing_settings
@@ -139,7 +140,13 @@ def issue_upload_code(session: Session, case_id: int) -> IssuedUploadCode:
 def exchange_upload_code(
     session: Session, user: TracingUser, code: str, *, now: datetime | None = None
 ) -> str:
-    """getUploadToken: a live upload code of this user's case becomes an upload token, once."""
+    """getUploadToken: a live upload code of this user's case becomes an upload token, once.
+
+    `TooManyRequests` when the device has had too many codes refused lately; the caller audits
+    each refusal with `record_refused_code`, in a transaction that commits, which is what the
+    limit counts.
+    """
+    check_upload_code_attempts(session, user)
     moment = now or utcnow()
     given = (code or "").strip().upper()
     live = list(
@@ -261,6 +268,12 @@ def receive_upload(
     Refused (as `DomainError`s): oversized or malformed uploads, forged or expired tokens,
     tokens whose code was not exchanged by the uploading user, and a second upload of a code.
     """
+    # Nothing made here forms reference cycles; see `collector_paused` for why it pays.
+    with collector_paused():
+        return _receive_upload(session, content, now)
+
+
+def _receive_upload(session: Session, content: bytes, now: datetime | None) -> UploadReceipt:
     moment = now or utcnow()
     settings = get_tracing_settings()
     with library_errors("upload"):

@@ -28,6 +28,7 @@ from smartnation.messaging import service as messaging
 from smartnation.registry import service as registry
 from smartnation.tracing.bluetrace import generate_tempids
 from smartnation.tracing.common import OTP_TEMPLATE, secret_hash
+from smartnation.tracing.limits import check_registration_rate
 from smartnation.tracing.models import Registration, TracingUser
 from smartnation.tracing.problems import DeviceNotAuthorised, library_errors
 from smartnation.tracing.settings import current_keyring, get_tracing_settings
@@ -75,7 +76,10 @@ def start_registration(
     token_serial: str | None = None,
     language: str = "en",
 ) -> RegistrationStarted:
-    """Begin registering an app or token user: a one-time code is sent to the phone by SMS."""
+    """Begin registering an app or token user: a one-time code is sent to the phone by SMS.
+
+    `TooManyRequests` when this phone or NRIC/FIN was sent too many codes lately.
+    """
     nric = parse_nric(nric)
     phone = parse_phone(phone, "phone", mobile_only=True)
     if kind not in USER_KINDS:
@@ -89,6 +93,7 @@ def start_registration(
         raise InvalidInput(
             FieldProblem("token_serial", "A serial has up to 40 letters and digits.", "format")
         )
+    check_registration_rate(session, phone=phone, nric=nric)
     resident = registry.find_resident(session, nric)
     if resident is None:
         raise InvalidInput(
