@@ -15,6 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from smartnation.core.errors import DomainError, NotFound
+from smartnation.core.i18n import N_
 from smartnation.core.web.auth import Public, require_role
 from smartnation.core.web.deps import DbSession
 from smartnation.core.web.problems import problem_response
@@ -308,7 +309,7 @@ def register_venue(body: VenueIn, request: Request, session: DbSession) -> Venue
 def venue_qr(code: str, kind: str, request: Request, session: DbSession) -> Response:
     """The venue's QR code as an SVG or PNG image."""
     if kind not in ("svg", "png"):
-        raise NotFound("Use qr.svg or qr.png.")
+        raise NotFound(N_("Use qr.svg or qr.png."))
     venue = service.get_venue(session, code)
     image = service.qr_image(
         service.venue_url(request.app.state.settings.web.base_url, venue), kind

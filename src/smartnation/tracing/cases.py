@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from smartnation.core import audit
 from smartnation.core.clock import utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from smartnation.core.i18n import N_
 from smartnation.core.jobs import enqueue
 from smartnation.core.validators import parse_nric
 from smartnation.registry import service as registry
@@ -63,7 +64,7 @@ def open_case(session: Session, nric: str) -> Case:
     resident = registry.find_resident(session, nric)
     if resident is None:
         raise InvalidInput(
-            FieldProblem("nric", "This NRIC/FIN is not in the national registry.", "unknown")
+            FieldProblem("nric", N_("This NRIC/FIN is not in the national registry."), "unknown")
         )
     case = Case(
         reference=new_reference("CASE"),
@@ -85,7 +86,7 @@ def open_case(session: Session, nric: str) -> Case:
 def get_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound("No such case.")
+        raise NotFound(N_("No such case."))
     return case
 
 
@@ -106,7 +107,7 @@ def issue_upload_code(session: Session, case_id: int) -> IssuedUploadCode:
     """A new single-use upload code for a case, valid for `upload_code_hours`."""
     case = get_case(session, case_id)
     if case.status != "open":
-        raise Conflict("The case is closed.")
+        raise Conflict(N_("The case is closed."))
     now = utcnow()
     active = set(
         session.scalars(
@@ -289,9 +290,9 @@ def _receive_upload(session: Session, content: bytes, now: datetime | None) -> U
         .with_for_update(of=UploadCode)
     )
     if code is None or code.exchanged_by_user_id is None:
-        raise UploadNotAuthorised("The upload token names no upload code issued to this phone.")
+        raise UploadNotAuthorised(N_("The upload token names no upload code issued to this phone."))
     if code.uploaded_at is not None:
-        raise UploadNotAuthorised("This upload code has already been used for an upload.")
+        raise UploadNotAuthorised(N_("This upload code has already been used for an upload."))
     with library_errors("records"):
         classified = classify_upload(log.records, keyring)
     counts, duplicates = classified.counts, classified.duplicate_records

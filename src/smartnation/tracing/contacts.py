@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from smartnation.core import audit
 from smartnation.core.clock import to_singapore, utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput
+from smartnation.core.i18n import N_
 from smartnation.messaging import service as messaging
 from smartnation.registry import service as registry
 from smartnation.tracing.bulk import collector_paused, copy_rows
@@ -392,7 +393,7 @@ def review_contacts(
     """Confirm or dismiss proposed contacts of a case; returns how many changed."""
     ids = set(confirm) | set(dismiss)
     if set(confirm) & set(dismiss):
-        raise InvalidInput(FieldProblem("contacts", "A contact cannot be both.", "conflict"))
+        raise InvalidInput(FieldProblem("contacts", N_("A contact cannot be both."), "conflict"))
     contacts = session.scalars(
         select(Contact).where(Contact.case_id == case_id, Contact.id.in_(ids))
     ).all()
@@ -427,10 +428,10 @@ def notify_confirmed_contacts(
 ) -> NotificationReport:
     """Serve a quarantine order on each confirmed contact and send it by SMS or WhatsApp."""
     if channel not in NOTIFY_CHANNELS:
-        raise InvalidInput(FieldProblem("channel", "Use sms or whatsapp.", "unknown"))
+        raise InvalidInput(FieldProblem("channel", N_("Use sms or whatsapp."), "unknown"))
     case = get_case(session, case_id)
     if case.status != "open":
-        raise Conflict("The case is closed.")
+        raise Conflict(N_("The case is closed."))
     settings = get_tracing_settings()
     contacts = session.scalars(
         select(Contact)
