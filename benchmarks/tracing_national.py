@@ -44,7 +44,6 @@ from smartnation.tracing.bluetrace import (
     development_keyring,
     generate_tempid,
     open_tempid,
-    open_tempids,
     parse_encounter_log,
 )
 from smartnation.tracing.bulk import collector_paused
@@ -219,33 +218,29 @@ def encounter_log(
     return json.dumps({"token": token, "records": log[:records], "events": []}).encode()
 
 
-def decrypt_rates(tempids: list[str], repeat: int = 5) -> tuple[float, float, float]:
-    """Best-of rates of `open_tempid` one by one, `open_tempids` on all, and raw AES-GCM on
-    the same TempIDs, taking turns so that a busy machine disturbs them alike."""
+def decrypt_rates(tempids: list[str], repeat: int = 5) -> tuple[float, float]:
+    """Best-of rates (CPU time) of `open_tempid` and of raw AES-GCM on the same TempIDs, taking
+    turns so that a busy machine disturbs them alike."""
     cipher = AESGCM(KEYRING.keys[0])
     split = []
     for tempid in tempids:
         raw = base64.b64decode(tempid)
         split.append((raw[29:45], raw[:29] + raw[45:]))
-    library, batch, limit = [], [], []
+    library, limit = [], []
     for _ in range(repeat):
         began = time.process_time()
         for tempid in tempids:
             open_tempid(KEYRING, tempid)
         library.append(time.process_time() - began)
         began = time.process_time()
-        open_tempids(KEYRING, tempids)
-        batch.append(time.process_time() - began)
-        began = time.process_time()
         for iv, sealed in split:
             cipher.decrypt(iv, sealed, None)
         limit.append(time.process_time() - began)
     print(
         f"    (CPU time, medians: library {len(tempids) / statistics.median(library):,.0f} /s, "
-        f"all at once {len(tempids) / statistics.median(batch):,.0f} /s, "
         f"raw {len(tempids) / statistics.median(limit):,.0f} /s)"
     )
-    return len(tempids) / min(library), len(tempids) / min(batch), len(tempids) / min(limit)
+    return len(tempids) / min(library), len(tempids) / min(limit)
 
 
 @dataclass(frozen=True)
@@ -522,13 +517,10 @@ def measure_case(
     print(f"  cases per hour, one process: {3600 / total:,.0f}")
 
     print(f"\nTempID decryption, {len(tempids):,} TempIDs of the upload, one process:")
-    library, batch, limit = decrypt_rates(tempids)
-    print(f"  open_tempid (library, one call each)          {library:12,.0f} /s")
-    print(f"  open_tempids (library, one call for all)      {batch:12,.0f} /s")
+    library, limit = decrypt_rates(tempids)
+    print(f"  open_tempid (library)                         {library:12,.0f} /s")
     print(f"  raw AESGCM.decrypt, same inputs (the limit)   {limit:12,.0f} /s")
-    print(
-        f"  ratio library / raw: {library / limit:.2f} (one call each), {batch / limit:.2f} (all)"
-    )
+    print(f"  ratio library / raw: {library / limit:.2f}")
 
     if args.reuse:
         return

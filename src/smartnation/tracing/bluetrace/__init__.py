@@ -34,7 +34,6 @@ from smartnation.tracing.bluetrace.tempid import (
     generate_tempid,
     generate_tempids,
     open_tempid,
-    open_tempids,
 )
 from smartnation.tracing.bluetrace.upload_token import (
     UploadTokenClaims,
@@ -76,7 +75,6 @@ __all__ = [
     "issue_upload_token",
     "keyring_from_environment",
     "open_tempid",
-    "open_tempids",
     "parse_encounter_log",
     "parse_keyring",
     "process_encounter_log",

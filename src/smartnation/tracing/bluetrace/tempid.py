@@ -14,7 +14,7 @@ import binascii
 import os
 import re
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -222,12 +222,6 @@ def open_tempid(
             uid = found
         return _new_tuple(TempIDContent, (uid, start, expiry))  # type: ignore[no-any-return]
     return None
-
-
-def open_tempids(keyring: Keyring, tempids: Iterable[object]) -> list[TempIDContent | None]:
-    """`open_tempid` of each TempID, in order, sharing the uid texts between them."""
-    uids: dict[bytes, str] = {}
-    return [open_tempid(keyring, tempid, uids) for tempid in tempids]
 
 
 def decrypt_tempid(keyring: Keyring, tempid: str) -> TempIDContent:
