@@ -81,10 +81,10 @@ def copy_rows(
                 count += 1
             return count
         for row in rows:
-            values = list(row)
+            cells: list[Any] = list(row)
             for i in wrapped:
-                if isinstance(values[i], dict | list):
-                    values[i] = Json(values[i])
-            write(values)
+                if isinstance(cells[i], dict | list):
+                    cells[i] = Json(cells[i])
+            write(cells)
             count += 1
     return count

@@ -351,10 +351,13 @@ def classify_upload(records: list[Any], keyring: Keyring) -> ClassifiedUpload:
     add = seen.add
     unseen = object()
     malformed = (None, None, InvalidReason.MALFORMED_RECORD.value, None)
+    timestamp: int | float | None
+    content: TempIDContent | None
     for record in records:
         if type(record) is dict:
             get = record.get
-            msg, raw_time = get("msg"), get("timestamp")
+            msg: Any = get("msg")
+            raw_time: Any = get("timestamp")
             kind = type(raw_time)
             if (
                 type(msg) is str
@@ -364,25 +367,27 @@ def classify_upload(records: list[Any], keyring: Keyring) -> ClassifiedUpload:
                     or (kind is float and 0.0 <= raw_time < _FLOAT_FAST_LIMIT)
                 )
             ):
+                seconds: int | float
                 if raw_time <= MILLISECONDS_THRESHOLD:
-                    timestamp = raw_time
+                    seconds = raw_time
                 elif kind is int:
                     whole, rest = divmod(raw_time, 1000)
-                    timestamp = whole if rest == 0 else raw_time / 1000
+                    seconds = whole if rest == 0 else raw_time / 1000
                 else:
-                    timestamp = raw_time / 1000
-                content = cache.get(msg, unseen)
-                if content is unseen:
-                    content = cache[msg] = open_tempid(keyring, msg, uids)
+                    seconds = raw_time / 1000
+                found: Any = cache.get(msg, unseen)
+                if found is unseen:
+                    found = cache[msg] = open_tempid(keyring, msg, uids)
+                content = found
                 if content is None:
                     outcome = FAILED_DECRYPTION
-                elif content.start_time <= timestamp <= content.expiry_time:  # type: ignore[union-attr]
+                elif content.start_time <= seconds <= content.expiry_time:
                     outcome = VALID
                 else:
                     outcome = EXPIRED_ID
                 moment = (
-                    timestamp
-                    if timestamp < _SHOWABLE_UNTIL or is_showable_timestamp(timestamp)
+                    seconds
+                    if seconds < _SHOWABLE_UNTIL or is_showable_timestamp(seconds)
                     else ("raw", repr(raw_time))
                 )
                 key: object = (msg, moment, get("rssi"), get("modelC"), get("modelP"))
@@ -390,7 +395,7 @@ def classify_upload(records: list[Any], keyring: Keyring) -> ClassifiedUpload:
                     add(key)
                 except TypeError:  # lists or objects where strings belong: compare their text
                     add(repr(key))
-                append(_new_tuple(Verdict, (record, timestamp, outcome, content)))
+                append(_new_tuple(Verdict, (record, seconds, outcome, content)))
                 counts[outcome] += 1
                 continue
         if isinstance(record, Mapping):

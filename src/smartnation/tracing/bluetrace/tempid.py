@@ -220,7 +220,7 @@ def open_tempid(
             if found is None:
                 found = uids[uid_raw] = _b2a(uid_raw, newline=False).decode("ascii")
             uid = found
-        return _new_tuple(TempIDContent, (uid, start, expiry))  # type: ignore[no-any-return]
+        return _new_tuple(TempIDContent, (uid, start, expiry))
     return None
 
 
