@@ -11,6 +11,11 @@ officer's upload code, the token exchange, an upload of 50,000 encounter records
 resolution (BlueTrace ranking merged with the SafeEntry overlap search) and the first page of the
 ranked list as an officer sees it. Printed beside the figures: raw AES-GCM decryptions per second
 of the same library in the same run (the limit for TempID decryption), and the 5-second goal.
+
+Every stage is shown as wall time, CPU seconds of this process, CPU seconds of the PostgreSQL
+backend serving it (read from /proc: a local server) and round trips, so that a busy machine
+cannot hide progress. `--keep` keeps the database; `--reuse NAME` measures another case on a kept
+database the same day without loading it again.
 """
 
 from __future__ import annotations
