@@ -15,6 +15,8 @@ from smartnation.tracing.bluetrace import (
     Keyring,
     UploadLimits,
     classify_record,
+    classify_records,
+    classify_upload,
     generate_tempid,
     generate_upload_code,
     issue_upload_token,
@@ -218,6 +220,59 @@ def test_any_records_are_classified(records: list[Any]) -> None:
             assert out["contactId"] == CONTACT
             assert out["contactIdValidFrom"] <= out["timestamp"] <= out["contactIdValidTo"]
     assert sum(processed.counts.values()) == len(records)
+
+
+def _agree(records: list[Any]) -> None:
+    """The server's compact classification says what the OpenTrace-shaped one says."""
+    enriched, counts, duplicates = classify_records(records, RING)
+    compact = classify_upload(records, RING)
+    assert compact.counts == counts
+    assert compact.duplicate_records == duplicates
+    for out, verdict in zip(enriched, compact.verdicts, strict=True):
+        assert verdict.outcome == out.get("invalidReason", "valid")
+        assert (verdict.content is not None) == ("contactIdValidFrom" in out)
+        if verdict.content is not None:
+            assert verdict.content.uid == out["contactId"]
+        if out.get("timestampString", "Invalid date") != "Invalid date":
+            assert verdict.timestamp == out["timestamp"]
+
+
+def test_compact_classification_agrees_on_every_rule() -> None:
+    tempid, other = heard(), heard(T0 + 3000, T0 + 3900)
+    _agree(
+        [
+            record(tempid, T0),
+            record(tempid, T0 * 1000),  # the same moment in milliseconds: a duplicate
+            record(tempid, T0 * 1000 + 5),
+            record(tempid, float(T0) + 0.25),
+            record(tempid, (float(T0) + 0.25) * 1000),
+            record(tempid, T0 + 301),
+            record(other, T0),
+            record(tempid, -5),
+            record(tempid, 2**62 + 1),
+            record(tempid, 10**17),  # milliseconds beyond year 9999
+            record(tempid, 1e300),
+            record(tempid, True),
+            record(tempid, "yesterday"),
+            record(tempid, None),
+            record("Missing TempID", T0),
+            record("", T0),
+            record(0, T0),
+            record(None, T0),
+            record(["a list"], T0),
+            record(tempid, T0, rssi=[1]),  # unhashable: compared by text
+            record(tempid, T0, rssi=[1]),
+            "not an object",
+            ["nor", "this"],
+            record(tempid, T0),
+        ]
+    )
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(record_like, json_values), max_size=10))
+def test_compact_classification_agrees_on_anything(records: list[Any]) -> None:
+    _agree(records)
 
 
 @settings(max_examples=200)

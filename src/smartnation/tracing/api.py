@@ -15,12 +15,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from smartnation.core.errors import DomainError, NotFound
+from smartnation.core.i18n import N_
 from smartnation.core.web.auth import Public, require_role
 from smartnation.core.web.deps import DbSession
 from smartnation.core.web.problems import problem_response
 from smartnation.tracing import service
 from smartnation.tracing.models import Case, Contact
-from smartnation.tracing.problems import UploadTooLarge
+from smartnation.tracing.problems import UploadNotAuthorised, UploadTooLarge
 from smartnation.tracing.schemas import (
     CaseIn,
     CaseOut,
@@ -90,13 +91,22 @@ def get_tempids(session: DbSession, authorization: Authorization = None) -> JSON
     return JSONResponse(service.issue_tempids(user))
 
 
-@router.post("/upload-token", dependencies=[Public])
+@router.post("/upload-token", dependencies=[Public], response_model=UploadTokenOut)
 def get_upload_token(
     body: UploadCodeIn, session: DbSession, authorization: Authorization = None
-) -> UploadTokenOut:
-    """getUploadToken: exchange the upload code an officer gave for an upload token (once)."""
+) -> Response:
+    """getUploadToken: exchange the upload code an officer gave for an upload token (once).
+
+    A refused code is audited against the device (the service writes nothing before refusing,
+    so the entry commits alone); too many in a while and the device must wait (429).
+    """
     user = service.authenticate_device(session, authorization)
-    return UploadTokenOut(token=service.exchange_upload_code(session, user, body.code))
+    try:
+        token = service.exchange_upload_code(session, user, body.code)
+    except UploadNotAuthorised as error:
+        service.record_refused_code(session, user, reason=error.code)
+        return problem_response(error.problem())
+    return JSONResponse(UploadTokenOut(token=token).model_dump())
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -299,7 +309,7 @@ def register_venue(body: VenueIn, request: Request, session: DbSession) -> Venue
 def venue_qr(code: str, kind: str, request: Request, session: DbSession) -> Response:
     """The venue's QR code as an SVG or PNG image."""
     if kind not in ("svg", "png"):
-        raise NotFound("Use qr.svg or qr.png.")
+        raise NotFound(N_("Use qr.svg or qr.png."))
     venue = service.get_venue(session, code)
     image = service.qr_image(
         service.venue_url(request.app.state.settings.web.base_url, venue), kind

@@ -19,19 +19,23 @@ from sqlalchemy.orm import Session
 from smartnation.core import audit
 from smartnation.core.clock import utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from smartnation.core.i18n import N_
 from smartnation.core.jobs import enqueue
 from smartnation.core.validators import parse_nric
 from smartnation.registry import service as registry
 from smartnation.tracing.bluetrace import (
+    VALID,
     UploadLimits,
-    classify_records,
+    Verdict,
+    classify_upload,
     generate_upload_code,
     issue_upload_token,
     parse_encounter_log,
     validate_upload_token,
 )
-from smartnation.tracing.bulk import copy_rows
+from smartnation.tracing.bulk import collector_paused, copy_rows
 from smartnation.tracing.common import new_reference
+from smartnation.tracing.limits import check_upload_code_attempts
 from smartnation.tracing.models import Case, Encounter, TracingUser, Upload, UploadCode
 from smartnation.tracing.problems import UploadNotAuthorised, library_errors
 from smartnation.tracing.settings import current_keyring, get_tracing_settings
@@ -60,7 +64,7 @@ def open_case(session: Session, nric: str) -> Case:
     resident = registry.find_resident(session, nric)
     if resident is None:
         raise InvalidInput(
-            FieldProblem("nric", "This NRIC/FIN is not in the national registry.", "unknown")
+            FieldProblem("nric", N_("This NRIC/FIN is not in the national registry."), "unknown")
         )
     case = Case(
         reference=new_reference("CASE"),
@@ -82,7 +86,7 @@ def open_case(session: Session, nric: str) -> Case:
 def get_case(session: Session, case_id: int) -> Case:
     case = session.get(Case, case_id)
     if case is None:
-        raise NotFound("No such case.")
+        raise NotFound(N_("No such case."))
     return case
 
 
@@ -103,7 +107,7 @@ def issue_upload_code(session: Session, case_id: int) -> IssuedUploadCode:
     """A new single-use upload code for a case, valid for `upload_code_hours`."""
     case = get_case(session, case_id)
     if case.status != "open":
-        raise Conflict("The case is closed.")
+        raise Conflict(N_("The case is closed."))
     now = utcnow()
     active = set(
         session.scalars(
@@ -137,7 +141,13 @@ def issue_upload_code(session: Session, case_id: int) -> IssuedUploadCode:
 def exchange_upload_code(
     session: Session, user: TracingUser, code: str, *, now: datetime | None = None
 ) -> str:
-    """getUploadToken: a live upload code of this user's case becomes an upload token, once."""
+    """getUploadToken: a live upload code of this user's case becomes an upload token, once.
+
+    `TooManyRequests` when the device has had too many codes refused lately; the caller audits
+    each refusal with `record_refused_code`, in a transaction that commits, which is what the
+    limit counts.
+    """
+    check_upload_code_attempts(session, user)
     moment = now or utcnow()
     given = (code or "").strip().upper()
     live = list(
@@ -179,43 +189,58 @@ class UploadReceipt:
 
 
 def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    kind = type(value)
+    if kind is float:
+        return value  # type: ignore[return-value]
+    if kind is int:
+        try:
+            return float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an integer beyond any float: no reading at all
+            return None
+    return None
 
 
 def _text(value: object, size: int) -> str | None:
-    return value[:size] if isinstance(value, str) and value else None
+    return value[:size] if type(value) is str and value else None
 
 
 def _encounter_rows(
-    records: Sequence[dict[str, Any]],
+    verdicts: Sequence[Verdict],
     *,
     upload_id: int,
     case_id: int,
     received_at: datetime,
     user_ids: dict[str, int],
 ) -> Iterable[tuple[Any, ...]]:
+    """COPY rows in `ENCOUNTER_COLUMNS` order, straight from the verdicts (no dictionaries)."""
     oldest = received_at.timestamp() - 26 * 86400
     newest = received_at.timestamp() + 3600
-    for record in records:
-        timestamp = _number(record.get("timestamp"))
+    zone = received_at.tzinfo
+    from_timestamp = datetime.fromtimestamp
+    for record, timestamp, outcome, content in verdicts:
+        if record is None:  # not a JSON object: only its verdict is kept
+            yield (received_at, upload_id, case_id, False, outcome, *(None,) * 8)
+            continue
+        seconds = None if timestamp is None else float(timestamp)
         occurred = received_at
-        if timestamp is not None and oldest <= timestamp <= newest:
-            occurred = datetime.fromtimestamp(timestamp, received_at.tzinfo)
-        contact_uid = record.get("contactId") if record.get("contactIdValidFrom") else None
+        if seconds is not None and oldest <= seconds <= newest:
+            occurred = from_timestamp(seconds, zone)
+        contact_uid = None if content is None else content.uid
+        get = record.get
         yield (
             occurred,
             upload_id,
             case_id,
-            record["isValid"],
-            record.get("invalidReason"),
+            outcome == VALID,
+            None if outcome == VALID else outcome,
             contact_uid,
             user_ids.get(contact_uid) if contact_uid else None,
-            timestamp,
-            _number(record.get("rssi")),
-            _number(record.get("txPower")),
-            _text(record.get("modelP"), 60),
-            _text(record.get("modelC"), 60),
-            _text(record.get("org"), 20),
+            seconds,
+            _number(get("rssi")),
+            _number(get("txPower")),
+            _text(get("modelP"), 60),
+            _text(get("modelC"), 60),
+            _text(get("org"), 20),
         )
 
 
@@ -244,6 +269,12 @@ def receive_upload(
     Refused (as `DomainError`s): oversized or malformed uploads, forged or expired tokens,
     tokens whose code was not exchanged by the uploading user, and a second upload of a code.
     """
+    # Nothing made here forms reference cycles; see `collector_paused` for why it pays.
+    with collector_paused():
+        return _receive_upload(session, content, now)
+
+
+def _receive_upload(session: Session, content: bytes, now: datetime | None) -> UploadReceipt:
     moment = now or utcnow()
     settings = get_tracing_settings()
     with library_errors("upload"):
@@ -259,11 +290,13 @@ def receive_upload(
         .with_for_update(of=UploadCode)
     )
     if code is None or code.exchanged_by_user_id is None:
-        raise UploadNotAuthorised("The upload token names no upload code issued to this phone.")
+        raise UploadNotAuthorised(N_("The upload token names no upload code issued to this phone."))
     if code.uploaded_at is not None:
-        raise UploadNotAuthorised("This upload code has already been used for an upload.")
+        raise UploadNotAuthorised(N_("This upload code has already been used for an upload."))
     with library_errors("records"):
-        records, counts, duplicates = classify_records(log.records, keyring)
+        classified = classify_upload(log.records, keyring)
+    counts, duplicates = classified.counts, classified.duplicate_records
+    records = classified.verdicts
     upload = Upload(
         case_id=code.case_id,
         user_id=code.exchanged_by_user_id,
@@ -280,9 +313,7 @@ def receive_upload(
     case = get_case(session, code.case_id)
     case.resolution = "pending"
     session.flush()
-    contact_uids = {
-        r["contactId"] for r in records if r.get("contactIdValidFrom") and r.get("contactId")
-    }
+    contact_uids = {v.content.uid for v in records if v.content is not None}
     rows = _encounter_rows(
         records,
         upload_id=upload.id,

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -20,14 +21,19 @@ from sqlalchemy.orm import Session
 from smartnation.core import audit
 from smartnation.core.clock import to_singapore, utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput
+from smartnation.core.i18n import N_
 from smartnation.messaging import service as messaging
 from smartnation.registry import service as registry
-from smartnation.tracing.bulk import copy_rows
+from smartnation.tracing.bulk import collector_paused, copy_rows
 from smartnation.tracing.cases import get_case
 from smartnation.tracing.common import QUARANTINE_TEMPLATE, new_reference
 from smartnation.tracing.models import Contact, Encounter, QuarantineOrder, TracingUser
-from smartnation.tracing.proximity import CloseContactRule, ContactExposure, rank_contacts
-from smartnation.tracing.proximity import Encounter as Sighting
+from smartnation.tracing.proximity import (
+    CloseContactRule,
+    ContactExposure,
+    Reading,
+    rank_readings,
+)
 from smartnation.tracing.safeentry import Overlap, overlaps_for_case
 from smartnation.tracing.settings import get_tracing_settings
 
@@ -90,14 +96,16 @@ def rank_case_encounters(
             Encounter.model_p,
             Encounter.model_c,
             Encounter.tx_power,
-        ).where(Encounter.case_id == case_id, Encounter.valid.is_(True))
+        ).where(
+            Encounter.case_id == case_id,
+            Encounter.valid.is_(True),
+            Encounter.contact_uid.is_not(None),
+            Encounter.timestamp_s.is_not(None),
+        )
     )
-    sightings = [
-        Sighting(uid, ts, rssi, model_p or "*", model_c or "*", tx)
-        for uid, ts, rssi, model_p, model_c, tx in rows
-        if uid and ts is not None
-    ]
-    return rank_contacts(sightings, rule=rule or get_tracing_settings().close_contact_rule())
+    # The rows are the library's readings as they stand: no object per sighting.
+    readings = cast(Iterable[Reading], rows)
+    return rank_readings(readings, rule=rule or get_tracing_settings().close_contact_rule())
 
 
 def _users_by_uid(
@@ -141,6 +149,14 @@ def resolve_case(
 
     Safe to run again: reviewed contacts keep their status; proposed ones no longer found go.
     """
+    # Tens of thousands of readings and no reference cycles: see `collector_paused`.
+    with collector_paused():
+        return _resolve_case(session, case_id, now, rule)
+
+
+def _resolve_case(
+    session: Session, case_id: int, now: datetime | None, rule: CloseContactRule | None
+) -> ResolutionSummary:
     started = utcnow()
     moment = now or started
     settings = get_tracing_settings()
@@ -377,7 +393,7 @@ def review_contacts(
     """Confirm or dismiss proposed contacts of a case; returns how many changed."""
     ids = set(confirm) | set(dismiss)
     if set(confirm) & set(dismiss):
-        raise InvalidInput(FieldProblem("contacts", "A contact cannot be both.", "conflict"))
+        raise InvalidInput(FieldProblem("contacts", N_("A contact cannot be both."), "conflict"))
     contacts = session.scalars(
         select(Contact).where(Contact.case_id == case_id, Contact.id.in_(ids))
     ).all()
@@ -412,10 +428,10 @@ def notify_confirmed_contacts(
 ) -> NotificationReport:
     """Serve a quarantine order on each confirmed contact and send it by SMS or WhatsApp."""
     if channel not in NOTIFY_CHANNELS:
-        raise InvalidInput(FieldProblem("channel", "Use sms or whatsapp.", "unknown"))
+        raise InvalidInput(FieldProblem("channel", N_("Use sms or whatsapp."), "unknown"))
     case = get_case(session, case_id)
     if case.status != "open":
-        raise Conflict("The case is closed.")
+        raise Conflict(N_("The case is closed."))
     settings = get_tracing_settings()
     contacts = session.scalars(
         select(Contact)

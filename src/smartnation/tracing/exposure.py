@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from smartnation.core import audit
 from smartnation.core.clock import utcnow
 from smartnation.core.errors import FieldProblem, InvalidInput, NotFound
+from smartnation.core.i18n import N_
 from smartnation.tracing.common import secret_hash
 from smartnation.tracing.gaen import DiagnosisKey as Tek
 from smartnation.tracing.gaen import ReportType, earliest_release, validate_diagnosis_keys
@@ -67,20 +68,22 @@ def _int(item: Mapping[str, Any], name: str, default: int | None, position: int)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(FieldProblem(f"keys.{position}.{name}", "Give a whole number.", "type"))
+        raise InvalidInput(
+            FieldProblem(f"keys.{position}.{name}", N_("Give a whole number."), "type")
+        )
     return value
 
 
 def parse_keys(items: Sequence[Any]) -> list[Tek]:
     """Keys as phones send them: `{key (base64), rollingStartNumber, rollingPeriod, ...}`."""
     if not isinstance(items, list) or not items:
-        raise InvalidInput(FieldProblem("keys", "Give a list of keys.", "required"))
+        raise InvalidInput(FieldProblem("keys", N_("Give a list of keys."), "required"))
     if len(items) > 100:  # the library refuses more than 30; do not parse thousands first
-        raise InvalidInput(FieldProblem("keys", "Too many keys.", "too_many"))
+        raise InvalidInput(FieldProblem("keys", N_("Too many keys."), "too_many"))
     keys = []
     for position, item in enumerate(items):
         if not isinstance(item, Mapping):
-            raise InvalidInput(FieldProblem(f"keys.{position}", "A key is an object.", "type"))
+            raise InvalidInput(FieldProblem(f"keys.{position}", N_("A key is an object."), "type"))
         raw = item.get("key")
         try:
             key_data = base64.b64decode(raw, validate=True) if isinstance(raw, str) else b""
@@ -88,12 +91,12 @@ def parse_keys(items: Sequence[Any]) -> list[Tek]:
             key_data = b""
         if len(key_data) != 16:
             raise InvalidInput(
-                FieldProblem(f"keys.{position}.key", "A key is 16 bytes in base64.", "format")
+                FieldProblem(f"keys.{position}.key", N_("A key is 16 bytes in base64."), "format")
             )
         report = _int(item, "reportType", None, position)
         if report is not None and report not in {int(r) for r in ReportType}:
             raise InvalidInput(
-                FieldProblem(f"keys.{position}.reportType", "Unknown report type.", "unknown")
+                FieldProblem(f"keys.{position}.reportType", N_("Unknown report type."), "unknown")
             )
         keys.append(
             Tek(
@@ -119,7 +122,7 @@ def publish_keys(
         .with_for_update()
     )
     if code is None or code.used_at is not None or code.expires_at < moment:
-        raise VerificationRefused("The verification code is not valid, or was already used.")
+        raise VerificationRefused(N_("The verification code is not valid, or was already used."))
     keys = parse_keys(list(items) if isinstance(items, list | tuple) else items)
     with library_errors("keys"):
         valid = validate_diagnosis_keys(keys, now=moment)
@@ -166,11 +169,13 @@ def signing_key() -> ec.EllipticCurvePrivateKey:
         try:
             key = serialization.load_pem_private_key(pem.encode(), password=None)
         except (ValueError, TypeError):
-            raise TracingUnavailable("The export signing key is not a PEM private key.") from None
+            raise TracingUnavailable(
+                N_("The export signing key is not a PEM private key.")
+            ) from None
         if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(
             key.curve, ec.SECP256R1
         ):
-            raise TracingUnavailable("The export signing key must be ECDSA P-256.")
+            raise TracingUnavailable(N_("The export signing key must be ECDSA P-256."))
         return key
     secret = int.from_bytes(hashlib.sha256(_DEV_SEED).digest(), "big")
     return ec.derive_private_key(secret, ec.SECP256R1())
@@ -222,7 +227,7 @@ def export_archive(session: Session, day: date, *, now: datetime | None = None) 
     ]
     keys = [key for key in keys if earliest_release(key) <= moment]
     if not keys:
-        raise NotFound("No keys were published that day, or none may be released yet.")
+        raise NotFound(N_("No keys were published that day, or none may be released yet."))
     settings = get_tracing_settings()
     signer = ExportSigner(
         SignatureInfo(

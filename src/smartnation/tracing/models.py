@@ -3,7 +3,9 @@
 Time-series tables that grow with the population (`tracing_encounter`, `tracing_checkin`) are
 range-partitioned by day on PostgreSQL (the migration creates them so; daily partitions are made
 ahead and dropped at the end of retention by the `tracing.retention` job). Their primary key
-there is `(id, <time column>)`, as partitioning requires; on SQLite they are plain tables.
+is `(id, <time column>)`, as partitioning requires; on SQLite, which generates ids only for a
+sole integer key, the migration keeps the key to `id` (the time column is still never null, and
+the ORM still reads back the id it generated).
 They hold no foreign keys to other time-series rows, so a partition can be dropped on its own.
 """
 
@@ -138,7 +140,7 @@ class Encounter(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     upload_id: Mapped[int] = mapped_column(BigId)
     case_id: Mapped[int] = mapped_column(BigId)
     valid: Mapped[bool] = mapped_column(Boolean)
@@ -232,7 +234,7 @@ class CheckIn(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     venue_id: Mapped[int] = mapped_column(ForeignKey("tracing_venue.id"))
     nric: Mapped[str] = mapped_column(String(9))

@@ -371,7 +371,7 @@ def _own_visit(request: Request, session: DbSession, checkin_id: int) -> tuple[o
     allowed = [i for i in request.session.get(SESSION_CHECKINS, []) if isinstance(i, int)]
     own = principal_nric(current_principal(request))
     if checkin_id not in allowed and (own is None or own != visit.nric):
-        raise NotFound("We could not find that page or record.")
+        raise NotFound(N_("We could not find that page or record."))
     return visit, venue
 
 

@@ -62,7 +62,7 @@ def as_domain_error(error: lib.TracingError, field: str = "request") -> DomainEr
             [FieldProblem("keys", message, error.code) for message in error.problems]
         )
     elif isinstance(error, lib.KeyConfigurationError | lib.CalibrationError):
-        problem = TracingUnavailable("The tracing service is not configured correctly.")
+        problem = TracingUnavailable(N_("The tracing service is not configured correctly."))
     else:
         problem = InvalidInput(FieldProblem(field, error.message, error.code))
     problem.code = error.code if not isinstance(problem, InvalidInput) else problem.code

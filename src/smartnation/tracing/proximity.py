@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +285,11 @@ def _exposure(
     )
 
 
+Reading = tuple[str, float, float | None, str | None, str | None, float | None]
+"""(contact id, timestamp, RSSI, transmitter model, receiver model, transmit power): an
+`Encounter` as a plain tuple, the shape rows come out of a database in. A missing model is `*`."""
+
+
 def rank_contacts(
     encounters: Iterable[Encounter],
     *,
@@ -294,33 +300,51 @@ def rank_contacts(
 
     Sightings of one contact at the same instant count once, at the nearest distance.
     """
+    return rank_readings(
+        (
+            (e.contact_id, e.timestamp, e.rssi, e.transmitter_model, e.receiver_model, e.tx_power)
+            for e in encounters
+        ),
+        calibration=calibration,
+        rule=rule,
+    )
+
+
+def rank_readings(
+    readings: Iterable[Reading],
+    *,
+    calibration: Calibration | None = None,
+    rule: CloseContactRule | None = None,
+) -> list[ContactExposure]:
+    """`rank_contacts` of readings given as tuples (see `Reading`), without building an
+    `Encounter` for each: resolution reads tens of thousands of them per case."""
     table = calibration or default_calibration()
     policy = rule or CloseContactRule()
     # Per pair of models: (RSSI at 2 m, 10 * n, calibrated transmit power), looked up once.
-    pairs: dict[tuple[str, str], tuple[float, float, float | None]] = {}
+    pairs: dict[tuple[str | None, str | None], tuple[float, float, float | None]] = {}
     measured: list[tuple[str, float, float]] = []
     append = measured.append
-    for encounter in encounters:
-        rssi = encounter.rssi
+    for contact_id, timestamp, rssi, transmitter, receiver, tx_power in readings:
         if rssi is None:
-            append((encounter.contact_id, encounter.timestamp, math.inf))
+            append((contact_id, timestamp, math.inf))
             continue
-        pair = (encounter.transmitter_model, encounter.receiver_model)
+        pair = (transmitter, receiver)
         params = pairs.get(pair)
         if params is None:
-            row = table.row_for(*pair)
+            row = table.row_for(transmitter or ANY_MODEL, receiver or ANY_MODEL)
             params = pairs[pair] = (
                 row.rssi_at_2m_dbm,
                 10.0 * row.path_loss_exponent,
                 row.tx_power_dbm,
             )
         reference, scale, calibrated_tx = params
-        if calibrated_tx is not None and encounter.tx_power is not None:
-            rssi -= encounter.tx_power - calibrated_tx
-        append((encounter.contact_id, encounter.timestamp, (reference - rssi) / scale))
+        if calibrated_tx is not None and tx_power is not None:
+            # A phone transmitting 3 dB louder than the calibrated one reads 3 dB stronger.
+            reference += tx_power - calibrated_tx
+        append((contact_id, timestamp, (reference - rssi) / scale))
     measured.sort()
     exposures = []
-    for contact_id, group in groupby(measured, key=lambda item: item[0]):
+    for contact_id, group in groupby(measured, key=itemgetter(0)):
         # Sorted by (contact, time, distance): the first of equal instants is the nearest.
         sightings: list[tuple[float, float]] = []
         for _, timestamp, exponent in group:
@@ -339,9 +363,11 @@ __all__ = [
     "CloseContactRule",
     "ContactExposure",
     "Encounter",
+    "Reading",
     "default_calibration",
     "encounters_from_records",
     "load_calibration",
     "parse_calibration_csv",
     "rank_contacts",
+    "rank_readings",
 ]

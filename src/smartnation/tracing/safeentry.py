@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from smartnation.core import audit
 from smartnation.core.clock import utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput, NotAllowed, NotFound
+from smartnation.core.i18n import N_
 from smartnation.core.validators import parse_nric, parse_phone
 from smartnation.registry import service as registry
 from smartnation.tracing.models import Case, CheckIn, TracingUser, Venue
@@ -44,13 +45,13 @@ def register_venue(
     business = registry.get_business(session, uen)
     branch = (branch or "").strip() or None
     if branch is not None and not (len(branch) == 6 and branch.isdigit()):
-        raise InvalidInput(FieldProblem("branch", "A branch code has 6 digits.", "format"))
+        raise InvalidInput(FieldProblem("branch", N_("A branch code has 6 digits."), "format"))
     display = " ".join((name or business.name).split())[:120]
     if not display:
-        raise InvalidInput(FieldProblem("name", "A venue needs a name.", "required"))
+        raise InvalidInput(FieldProblem("name", N_("A venue needs a name."), "required"))
     code = venue_code(business.uen, branch, display)
     if session.scalar(select(Venue.id).where(Venue.code == code)) is not None:
-        raise Conflict(f"The venue {code} already exists.")
+        raise Conflict(N_("This venue already exists."), venue=code)
     venue = Venue(
         code=code,
         uen=business.uen,
@@ -76,10 +77,10 @@ def get_venue(session: Session, code: str) -> Venue:
     """A venue by its QR id; `NotFound` for anything that is not one."""
     code = (code or "").strip().upper()
     if not _VENUE_CODE.fullmatch(code):
-        raise NotFound("This is not a SafeEntry venue code.")
+        raise NotFound(N_("This is not a SafeEntry venue code."))
     venue = session.scalar(select(Venue).where(Venue.code == code))
     if venue is None or not venue.active:
-        raise NotFound("No SafeEntry venue has this code.")
+        raise NotFound(N_("No SafeEntry venue has this code."))
     return venue
 
 
@@ -127,12 +128,14 @@ def check_in(
     """Record a check-in. Typed-in NRICs need the person's consent to SafeEntry's terms."""
     venue = get_venue(session, venue_code_)
     if method not in METHODS:
-        raise InvalidInput(FieldProblem("method", f"Use one of: {', '.join(METHODS)}.", "unknown"))
+        raise InvalidInput(
+            FieldProblem("method", N_("Use qr_login, qr_nric, staff_scan or tt_token."), "unknown")
+        )
     nric = parse_nric(nric)
     if method == "qr_nric" and not consent:
         raise InvalidInput(
             FieldProblem(
-                "consent", "Agree to your details being used for contact tracing.", "required"
+                "consent", N_("Agree to your details being used for contact tracing."), "required"
             )
         )
     phone = parse_phone(mobile, "mobile", mobile_only=True) if mobile else None
@@ -165,7 +168,7 @@ def check_in_tracetogether(
     """Check in a TraceTogether token or app tapped at a SafeEntry gateway, by its uid."""
     user = session.scalar(select(TracingUser).where(TracingUser.uid == (uid or "").strip()))
     if user is None or user.status != "active":
-        raise NotFound("No TraceTogether user has this id.")
+        raise NotFound(N_("No TraceTogether user has this id."))
     return check_in(
         session, venue_code_, nric=user.nric, method="tt_token", mobile=user.phone, now=now
     )
@@ -177,12 +180,14 @@ def check_out(
     """Record the check-out of a visit; `nric`, when given, must be the visitor's."""
     visit = session.scalar(select(CheckIn).where(CheckIn.id == checkin_id).with_for_update())
     if visit is None or (nric is not None and visit.nric != nric):
-        raise NotFound("No such check-in.")
+        raise NotFound(N_("No such check-in."))
     if visit.checked_out_at is not None:
-        raise Conflict("You have already checked out.")
+        raise Conflict(N_("You have already checked out."))
     moment = now or utcnow()
     if moment < visit.checked_in_at:
-        raise InvalidInput(FieldProblem("checked_out_at", "Check-out precedes check-in.", "order"))
+        raise InvalidInput(
+            FieldProblem("checked_out_at", N_("Check-out precedes check-in."), "order")
+        )
     visit.checked_out_at = moment
     audit.record(
         session,
@@ -225,7 +230,7 @@ def get_checkin(session: Session, checkin_id: int) -> tuple[CheckIn, Venue]:
         .where(CheckIn.id == checkin_id)
     ).first()
     if row is None:
-        raise NotFound("No such check-in.")
+        raise NotFound(N_("No such check-in."))
     return row[0], row[1]
 
 
@@ -383,4 +388,4 @@ def require_own_checkin(visit: CheckIn, nric: str | None, allowed_ids: list[int]
     """A visitor may check out only their own visit (by login, or by this browser's session)."""
     if visit.id in allowed_ids or (nric is not None and visit.nric == nric):
         return
-    raise NotAllowed("This check-in is not yours.")
+    raise NotAllowed(N_("This check-in is not yours."))

@@ -41,6 +41,7 @@ from smartnation.tracing.exposure import (
     public_key_pem,
     publish_keys,
 )
+from smartnation.tracing.limits import record_refused_code
 from smartnation.tracing.retention import PurgeReport, ensure_partitions, purge_expired
 from smartnation.tracing.safeentry import (
     PublicVisit,
@@ -125,6 +126,7 @@ __all__ = [
     "quarantine_orders",
     "rank_case_encounters",
     "receive_upload",
+    "record_refused_code",
     "record_refused_upload",
     "register_venue",
     "resolve_case",

@@ -41,6 +41,12 @@ class TracingSettings(BaseSettings):
     # Phone verification at registration.
     otp_minutes: int = 10
     otp_attempts: int = 5
+    # Abuse limits, per window: codes sent per phone and per NRIC/FIN at registration, and
+    # refused upload codes per device (an upload code cannot be guessed in a few tries).
+    limit_window_minutes: int = 15
+    otp_sends_per_phone: int = 3
+    otp_sends_per_nric: int = 5
+    upload_code_attempts: int = 5
     # Quarantine ordered for close contacts: days after the last exposure.
     quarantine_days: int = 14
     # Exposure Notification key server.

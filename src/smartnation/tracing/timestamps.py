@@ -65,6 +65,15 @@ def _offset_part(utc_offset_minutes: int) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}"
 
 
+def is_showable_timestamp(seconds: int | float, utc_offset_minutes: int = 0) -> bool:
+    """Whether `format_opentrace_timestamp` shows this instant rather than "Invalid date"."""
+    try:
+        whole_seconds = int(seconds * 1000) // 1000 + utc_offset_minutes * 60
+    except (OverflowError, ValueError):
+        return False
+    return _FIRST_DAY <= whole_seconds // 86_400 <= _LAST_DAY
+
+
 def format_opentrace_timestamp(seconds: int | float, utc_offset_minutes: int = 0) -> str:
     """Unix seconds as OpenTrace's `DD-MMM-YYYY HH:mm:ss Z`: `20-May-2020 18:40:40 +00:00`.
 

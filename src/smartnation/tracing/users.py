@@ -23,11 +23,13 @@ from smartnation.core.errors import (
     NotFound,
     TooManyRequests,
 )
+from smartnation.core.i18n import N_
 from smartnation.core.validators import parse_nric, parse_phone
 from smartnation.messaging import service as messaging
 from smartnation.registry import service as registry
 from smartnation.tracing.bluetrace import generate_tempids
 from smartnation.tracing.common import OTP_TEMPLATE, secret_hash
+from smartnation.tracing.limits import check_registration_rate
 from smartnation.tracing.models import Registration, TracingUser
 from smartnation.tracing.problems import DeviceNotAuthorised, library_errors
 from smartnation.tracing.settings import current_keyring, get_tracing_settings
@@ -75,24 +77,28 @@ def start_registration(
     token_serial: str | None = None,
     language: str = "en",
 ) -> RegistrationStarted:
-    """Begin registering an app or token user: a one-time code is sent to the phone by SMS."""
+    """Begin registering an app or token user: a one-time code is sent to the phone by SMS.
+
+    `TooManyRequests` when this phone or NRIC/FIN was sent too many codes lately.
+    """
     nric = parse_nric(nric)
     phone = parse_phone(phone, "phone", mobile_only=True)
     if kind not in USER_KINDS:
-        raise InvalidInput(FieldProblem("kind", "Use app or token.", "unknown"))
+        raise InvalidInput(FieldProblem("kind", N_("Use app or token."), "unknown"))
     serial = (token_serial or "").strip() or None
     if kind == "token" and not serial:
         raise InvalidInput(
-            FieldProblem("token_serial", "A token registration needs its serial.", "required")
+            FieldProblem("token_serial", N_("A token registration needs its serial."), "required")
         )
     if serial is not None and (len(serial) > 40 or not serial.isalnum()):
         raise InvalidInput(
-            FieldProblem("token_serial", "A serial has up to 40 letters and digits.", "format")
+            FieldProblem("token_serial", N_("A serial has up to 40 letters and digits."), "format")
         )
+    check_registration_rate(session, phone=phone, nric=nric)
     resident = registry.find_resident(session, nric)
     if resident is None:
         raise InvalidInput(
-            FieldProblem("nric", "This NRIC/FIN is not in the national registry.", "unknown")
+            FieldProblem("nric", N_("This NRIC/FIN is not in the national registry."), "unknown")
         )
     settings = get_tracing_settings()
     code = f"{secrets.randbelow(1_000_000):06d}"
@@ -140,21 +146,25 @@ def verify_registration(session: Session, registration_id: str, code: str) -> Ve
         select(Registration).where(Registration.public_id == registration_id).with_for_update()
     )
     if registration is None:
-        raise NotFound("No such registration.")
+        raise NotFound(N_("No such registration."))
     if registration.verified_at is not None:
-        raise Conflict("This registration is already verified.")
+        raise Conflict(N_("This registration is already verified."))
     settings = get_tracing_settings()
     if registration.attempts >= settings.otp_attempts:
-        raise TooManyRequests("Too many wrong codes: start again.", retry_after=60)
+        raise TooManyRequests(N_("Too many wrong codes: start again."), retry_after=60)
     if registration.expires_at < utcnow():
-        raise InvalidInput(FieldProblem("code", "The code has expired: start again.", "expired"))
+        raise InvalidInput(
+            FieldProblem("code", N_("The code has expired: start again."), "expired")
+        )
     registration.attempts += 1
     given = (code or "").strip()
     if not hmac.compare_digest(secret_hash(registration_id + given), registration.code_hash):
         left = settings.otp_attempts - registration.attempts
         return VerificationResult(
             problem=InvalidInput(
-                FieldProblem("code", f"The code is not right; {left} attempts left.", "mismatch")
+                FieldProblem(
+                    "code", N_("The code is not right."), "mismatch", {"attempts_left": left}
+                )
             )
         )
     device_token = DEVICE_TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -189,12 +199,12 @@ def authenticate_device(session: Session, authorization: str | None) -> TracingU
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token.startswith(DEVICE_TOKEN_PREFIX):
-        raise DeviceNotAuthorised("Send the device token as `Authorization: Bearer tt_...`.")
+        raise DeviceNotAuthorised(N_("Send the device token as `Authorization: Bearer tt_...`."))
     user = session.scalar(
         select(TracingUser).where(TracingUser.device_token_hash == secret_hash(token))
     )
     if user is None or user.status != "active":
-        raise DeviceNotAuthorised("This device token is not valid.")
+        raise DeviceNotAuthorised(N_("This device token is not valid."))
     return user
 
 

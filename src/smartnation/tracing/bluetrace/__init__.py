@@ -1,12 +1,16 @@
 """BlueTrace server side, byte-compatible with OpenTrace: keys, TempIDs, uploads."""
 
 from smartnation.tracing.bluetrace.encounter_log import (
+    VALID,
+    ClassifiedUpload,
     InvalidReason,
     ProcessedUpload,
     UploadLimits,
     UploadOutcome,
+    Verdict,
     classify_record,
     classify_records,
+    classify_upload,
     parse_encounter_log,
     process_encounter_log,
     process_uploaded_file,
@@ -44,6 +48,8 @@ from smartnation.tracing.bluetrace.upload_token import (
 __all__ = [
     "DEVELOPMENT_KEY",
     "KEYS_ENV_VAR",
+    "VALID",
+    "ClassifiedUpload",
     "ConfiguredKeyring",
     "InvalidReason",
     "IssuedTempID",
@@ -56,8 +62,10 @@ __all__ = [
     "UploadOutcome",
     "UploadTokenClaims",
     "UploadTokenPolicy",
+    "Verdict",
     "classify_record",
     "classify_records",
+    "classify_upload",
     "decrypt_tempid",
     "development_keyring",
     "generate_key",

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from smartnation.tracing.bluetrace.keyring import Keyring
 from smartnation.tracing.bluetrace.tempid import TempIDContent, open_tempid
@@ -44,13 +44,20 @@ from smartnation.tracing.timestamps import (
     epoch_ms,
     format_opentrace_timestamp,
     is_json_number,
+    is_showable_timestamp,
     js_seconds,
 )
+
+_new_tuple = tuple.__new__
 
 # Android stores milliseconds, iOS seconds: a value over 1e10 is milliseconds.
 MILLISECONDS_THRESHOLD = 10_000_000_000
 # Beyond this, int / 1000 cannot become a float; no real clock is anywhere near it.
 _MAX_TIMESTAMP = 2**62
+# Inline fast paths of `classify_upload`: floats below this are ordinary clock readings, and
+# every non-negative instant before this one (year 9999 ends) has a date OpenTrace can show.
+_FLOAT_FAST_LIMIT = 1e15
+_SHOWABLE_UNTIL = 253_402_300_800
 SERVER_FIELDS = frozenset(
     {
         "timestampString",
@@ -186,17 +193,45 @@ def _is_js_falsy(value: object) -> bool:
 
 
 def _lookup(
-    msg: object, keyring: Keyring, cache: dict[str, TempIDContent | None] | None
+    msg: object,
+    keyring: Keyring,
+    cache: dict[str, TempIDContent | None] | None,
+    uids: dict[bytes, str] | None = None,
 ) -> TempIDContent | None:
     # A phone hears the same TempID many times in 15 minutes: decrypt each one once.
     if type(msg) is not str:
         return None
     if cache is None:
-        return open_tempid(keyring, msg)
+        return open_tempid(keyring, msg, uids)
     if msg in cache:
         return cache[msg]
-    content = cache[msg] = open_tempid(keyring, msg)
+    content = cache[msg] = open_tempid(keyring, msg, uids)
     return content
+
+
+def _verdict(
+    record: Mapping[str, Any],
+    keyring: Keyring,
+    cache: dict[str, TempIDContent | None] | None,
+    uids: dict[bytes, str] | None = None,
+) -> tuple[int | float | None, str, TempIDContent | None]:
+    """(normalised timestamp, VALID or the invalid reason, what the TempID says) of a record.
+
+    The one place a record's classification is decided; both the OpenTrace-shaped output and
+    the compact one the server stores are built from it.
+    """
+    timestamp = _normalised_timestamp(record.get("timestamp"))
+    msg = record.get("msg")
+    if _is_js_falsy(msg):
+        return timestamp, NO_MSG, None
+    content = _lookup(msg, keyring, cache, uids)
+    if content is None:
+        return timestamp, FAILED_DECRYPTION, None
+    if timestamp is None:
+        return timestamp, INVALID_TIMESTAMP, content
+    if content.start_time <= timestamp <= content.expiry_time:
+        return timestamp, VALID, content
+    return timestamp, EXPIRED_ID, content
 
 
 def classify_record(
@@ -209,23 +244,22 @@ def classify_record(
     """One record enriched as OpenTrace forwards it (see the module docstring)."""
     if not isinstance(record, Mapping):
         return {"isValid": False, "invalidReason": InvalidReason.MALFORMED_RECORD.value}
+    timestamp, outcome, content = _verdict(record, keyring, cache)
     out = dict(record)
     if not SERVER_FIELDS.isdisjoint(out):
         for name in SERVER_FIELDS:
             out.pop(name, None)
-    timestamp = _normalised_timestamp(out.get("timestamp"))
     if timestamp is not None:
         out["timestamp"] = timestamp
         out["timestampString"] = format_opentrace_timestamp(timestamp, utc_offset_minutes)
     else:
         out["timestampString"] = INVALID_DATE
-    out["isValid"] = False
-    msg = out.get("msg")
-    if _is_js_falsy(msg):
+    out["isValid"] = outcome == VALID
+    if outcome == NO_MSG:
         out["invalidReason"] = NO_MSG
         return out
-    content = _lookup(msg, keyring, cache)
     if content is None:
+        msg = record.get("msg")
         if type(msg) is str:
             out["contactId"] = msg
         out["invalidReason"] = FAILED_DECRYPTION
@@ -233,24 +267,20 @@ def classify_record(
     out["contactId"] = content.uid
     out["contactIdValidFrom"] = content.start_time
     out["contactIdValidTo"] = content.expiry_time
-    if timestamp is None:
-        out["invalidReason"] = INVALID_TIMESTAMP
-    elif content.start_time <= timestamp <= content.expiry_time:
-        out["isValid"] = True
-    else:
-        out["invalidReason"] = EXPIRED_ID
+    if outcome != VALID:
+        out["invalidReason"] = outcome
     return out
 
 
-def _duplicate_key(record: object, classified: Mapping[str, Any]) -> object:
+def _duplicate_key(record: object, timestamp: int | float | None) -> object:
     """What makes two records the same sighting: message, moment, signal and phone models."""
     if not isinstance(record, Mapping):
         key: object = ("not an object", repr(record))
     else:
         # The normalised time, so 1590000000 s and 1590000000000 ms are the same moment.
         moment = (
-            classified.get("timestamp")
-            if classified["timestampString"] != INVALID_DATE
+            timestamp
+            if timestamp is not None and is_showable_timestamp(timestamp)
             else ("raw", repr(record.get("timestamp")))
         )
         key = (
@@ -279,8 +309,108 @@ def classify_records(
         out = classify_record(record, keyring, utc_offset_minutes=utc_offset_minutes, cache=cache)
         classified.append(out)
         counts[VALID if out["isValid"] else out["invalidReason"]] += 1
-        seen.add(_duplicate_key(record, out))
+        shown = out.get("timestampString", INVALID_DATE) != INVALID_DATE
+        seen.add(_duplicate_key(record, out["timestamp"] if shown else None))
     return classified, counts, len(records) - len(seen)
+
+
+class Verdict(NamedTuple):
+    """One record as the server stores it: the record (None when not a JSON object), its
+    normalised timestamp, `valid` or the invalid reason, and what its TempID says."""
+
+    record: Mapping[str, Any] | None
+    timestamp: int | float | None
+    outcome: str
+    content: TempIDContent | None
+
+
+@dataclass(frozen=True)
+class ClassifiedUpload:
+    """Every record's verdict in upload order, the count per outcome and the repeats."""
+
+    verdicts: list[Verdict]
+    counts: Counter[str]
+    duplicate_records: int
+
+
+def classify_upload(records: list[Any], keyring: Keyring) -> ClassifiedUpload:
+    """Classify records exactly as `classify_records` does, without building OpenTrace's
+    enriched copy of each (its date strings and dictionaries are most of the cost of an upload
+    and the server does not keep them).
+
+    The loop runs once per record of uploads of tens of thousands, so the shape phones send
+    (an object with a string `msg` and a non-negative number `timestamp`) is decided inline;
+    every other record goes through `_verdict` and `_duplicate_key`, which define the rules.
+    """
+    cache: dict[str, TempIDContent | None] = {}
+    uids: dict[bytes, str] = {}
+    verdicts: list[Verdict] = []
+    append = verdicts.append
+    counts: dict[str, int] = dict.fromkeys((VALID, *InvalidReason), 0)
+    seen: set[object] = set()
+    add = seen.add
+    unseen = object()
+    malformed = (None, None, InvalidReason.MALFORMED_RECORD.value, None)
+    timestamp: int | float | None
+    content: TempIDContent | None
+    for record in records:
+        if type(record) is dict:
+            get = record.get
+            msg: Any = get("msg")
+            raw_time: Any = get("timestamp")
+            kind = type(raw_time)
+            if (
+                type(msg) is str
+                and msg
+                and (
+                    (kind is int and 0 <= raw_time <= _MAX_TIMESTAMP)
+                    or (kind is float and 0.0 <= raw_time < _FLOAT_FAST_LIMIT)
+                )
+            ):
+                seconds: int | float
+                if raw_time <= MILLISECONDS_THRESHOLD:
+                    seconds = raw_time
+                elif kind is int:
+                    whole, rest = divmod(raw_time, 1000)
+                    seconds = whole if rest == 0 else raw_time / 1000
+                else:
+                    seconds = raw_time / 1000
+                found: Any = cache.get(msg, unseen)
+                if found is unseen:
+                    found = cache[msg] = open_tempid(keyring, msg, uids)
+                content = found
+                if content is None:
+                    outcome = FAILED_DECRYPTION
+                elif content.start_time <= seconds <= content.expiry_time:
+                    outcome = VALID
+                else:
+                    outcome = EXPIRED_ID
+                moment = (
+                    seconds
+                    if seconds < _SHOWABLE_UNTIL or is_showable_timestamp(seconds)
+                    else ("raw", repr(raw_time))
+                )
+                key: object = (msg, moment, get("rssi"), get("modelC"), get("modelP"))
+                try:
+                    add(key)
+                except TypeError:  # lists or objects where strings belong: compare their text
+                    add(repr(key))
+                append(_new_tuple(Verdict, (record, seconds, outcome, content)))
+                counts[outcome] += 1
+                continue
+        if isinstance(record, Mapping):
+            timestamp, outcome, content = _verdict(record, keyring, cache, uids)
+            append(_new_tuple(Verdict, (record, timestamp, outcome, content)))
+        else:
+            timestamp, outcome = None, malformed[2]
+            append(_new_tuple(Verdict, malformed))
+        counts[outcome] += 1
+        add(_duplicate_key(record, timestamp))
+    return ClassifiedUpload(
+        verdicts,
+        Counter({outcome: n for outcome, n in counts.items() if n}),
+        len(records) - len(seen),
+    )
 
 
 def process_encounter_log(
