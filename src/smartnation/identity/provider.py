@@ -20,7 +20,13 @@ from smartnation.identity import clients as client_registry
 from smartnation.identity import consents as consent_records
 from smartnation.identity.accounts import get_account, record_login
 from smartnation.identity.factors import AMR_OF_KIND
-from smartnation.identity.models import AccessToken, Account, AuthorizationCode, PushedRequest
+from smartnation.identity.models import (
+    AccessToken,
+    Account,
+    AuthorizationCode,
+    Client,
+    PushedRequest,
+)
 from smartnation.identity.myinfo import person_info
 from smartnation.identity.oidc.client_auth import authenticate_client
 from smartnation.identity.oidc.clock import from_epoch
@@ -89,16 +95,30 @@ def jwks(session: Session) -> dict[str, Any]:
     return load_keyring(session).jwks()
 
 
-def _client_lookup(session: Session, provider: Provider) -> Any:
-    def lookup(client_id: str) -> ClientKeys | None:
-        client = client_registry.find_client(session, client_id)
+class _ClientLookup:
+    """Finds a client and its keys once per request: client authentication looks it up, and the
+    endpoint then needs the same row and keys again."""
+
+    def __init__(self, session: Session, provider: Provider) -> None:
+        self.session = session
+        self.provider = provider
+        self.found: dict[str, Client | None] = {}
+        self.keys: dict[str, ClientKeys] = {}
+
+    def client(self, client_id: str) -> Client | None:
+        if client_id not in self.found:
+            self.found[client_id] = client_registry.find_client(self.session, client_id)
+        return self.found[client_id]
+
+    def __call__(self, client_id: str) -> ClientKeys | None:
+        client = self.client(client_id)
         if client is None:
             return None
-        return client_registry.client_keys(
-            client, allow_http_localhost=provider.allow_http_localhost
-        )
-
-    return lookup
+        if client_id not in self.keys:
+            self.keys[client_id] = client_registry.client_keys(
+                client, allow_http_localhost=self.provider.allow_http_localhost
+            )
+        return self.keys[client_id]
 
 
 def request_to_dict(request: AuthorizationRequest) -> dict[str, Any]:
@@ -117,12 +137,13 @@ def push_authorization_request(
     """POST /par: authenticate the client, check DPoP and every parameter, store the request."""
     params = parse_form(form)
     guard = DatabaseReplayGuard(session)
+    lookup = _ClientLookup(session, provider)
     authenticated = authenticate_client(
-        params, issuer=provider.issuer, lookup=_client_lookup(session, provider), replay_guard=guard
+        params, issuer=provider.issuer, lookup=lookup, replay_guard=guard
     )
     proof = verify_dpop_proof(dpop, htm="POST", htu=provider.endpoint("par"), replay_guard=guard)
-    client = client_registry.find_client(session, authenticated.client_id)
-    if client is None:  # disabled between the two lookups
+    client = lookup.client(authenticated.client_id)
+    if client is None:  # authenticate_client refuses an unknown client
         raise OAuthError("invalid_client", "unknown client", 401)
     request = validate_par_request(
         [(k, v) for k, v in form if not k.startswith("client_assertion")],
@@ -218,7 +239,7 @@ def exchange_code(
     """POST /token: client assertion, DPoP, single-use code, PKCE; then the tokens."""
     params = parse_form(form)
     guard = DatabaseReplayGuard(session)
-    lookup = _client_lookup(session, provider)
+    lookup = _ClientLookup(session, provider)
     authenticated = authenticate_client(
         params, issuer=provider.issuer, lookup=lookup, replay_guard=guard
     )
