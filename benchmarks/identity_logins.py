@@ -274,12 +274,21 @@ class Measure:
     def report(self) -> str:
         per_core = self.count / self.server_cpu
         goal = GOAL_FACTOR * self.peer
-        return (
-            f"  {self.label:16} {per_core:7.1f}/s per core (server CPU {1000 * self.server_cpu / self.count:5.1f} ms each)"
+        line = (
+            f"  {self.label:16} {per_core:7.1f}/s per core"
+            f" (server CPU {1000 * self.server_cpu / self.count:5.1f} ms each)"
             f" | {self.count / self.wall:6.1f}/s wall"
             f" | {self.peer_label} {self.peer}/s per vCPU -> {per_core / self.peer:.2f}x"
             f" (goal {goal}/s: {per_core / goal:.2f}x of goal)"
         )
+        if self.database_cpu:
+            both = self.count / (self.server_cpu + self.database_cpu)
+            line += (
+                f"\n  {'':16} PostgreSQL's own CPU besides:"
+                f" {1000 * self.database_cpu / self.count:.1f} ms each"
+                f" ({both:.1f}/s per core counting both)"
+            )
+        return line
 
 
 def run(args: argparse.Namespace) -> list[Measure]:

@@ -38,7 +38,7 @@ def test_activation_letter_code_is_one_time_and_sets_an_argon2id_password(db):
     assert weak.value.problems[0].field == "password"
     account = accounts.activate(db, PENDING.nric, letter.code.lower(), "a-long-password")
     assert account.status == "active"
-    assert account.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert account.password_hash.startswith("$argon2id$v=19$m=12288,t=3,p=1$")
     with pytest.raises(InvalidInput):  # the code is spent
         accounts.activate(db, PENDING.nric, letter.code, "another-password")
     assert accounts.verify_password(db, PENDING.nric, "a-long-password").id == account.id

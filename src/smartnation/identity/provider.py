@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from smartnation.core.clock import utcnow
@@ -245,7 +245,13 @@ def exchange_code(
     )
     proof = verify_dpop_proof(dpop, htm="POST", htu=provider.endpoint("token"), replay_guard=guard)
     code_key = token_hash(params.get("code", ""))
-    row = session.get(AuthorizationCode, code_key)
+    # The code and its account in one round trip (a code's account is never deleted before it).
+    found = session.execute(
+        select(AuthorizationCode, Account)
+        .join(Account, Account.id == AuthorizationCode.account_id)
+        .where(AuthorizationCode.code_hash == code_key)
+    ).first()
+    row, account = (found[0], found[1]) if found is not None else (None, None)
     try:
         grant = redeem_code(
             params,
@@ -258,8 +264,7 @@ def exchange_code(
         # RFC 6749 4.1.2: a code used twice is compromised; revoke what it was exchanged for.
         session.execute(delete(AccessToken).where(AccessToken.code_hash == code_key))
         raise
-    assert row is not None  # redeem_code refuses an unknown code
-    account = get_account(session, row.account_id)
+    assert row is not None and account is not None  # redeem_code refuses an unknown code
     access_token, record = issue_access_token(
         client_id=authenticated.client_id, sub=grant.sub, scopes=grant.request.scopes, proof=proof
     )

@@ -99,13 +99,12 @@ _RING_CACHE: dict[frozenset[tuple[str, str]], ProviderKeyring] = {}
 _KEYRING_LOCK = 0x1D_4B_E7
 
 
+# Built once: every token and userinfo answer runs it, and building costs more than running.
+_LIVE_STATES: Final = select(SigningKey.kid, SigningKey.state).where(SigningKey.retired.is_(False))
+
+
 def _live_states(session: Session) -> frozenset[tuple[str, str]]:
-    return frozenset(
-        (kid, state)
-        for kid, state in session.execute(
-            select(SigningKey.kid, SigningKey.state).where(SigningKey.retired.is_(False))
-        )
-    )
+    return frozenset((kid, state) for kid, state in session.execute(_LIVE_STATES))
 
 
 def load_keyring(session: Session) -> ProviderKeyring:
