@@ -2,10 +2,11 @@
 
 The provider runs as its own server process (`smartnation serve`, one process, no embedded job
 worker) on a SQLite file or a fresh PostgreSQL database. This process is the relying party and
-the person's browser: it pushes the authorisation request (private_key_jwt + DPoP + PKCE), fills
-in the login form (NRIC/FIN and password, Argon2id t=2 m=19 MiB p=1), chooses the authenticator
-app and types the TOTP code, then exchanges the code (client assertion, DPoP, single-use code,
-PKCE; the ID token comes back signed then encrypted).
+the person's browser: it pushes the authorisation request (private_key_jwt + DPoP + PKCE, scopes
+`openid user.identity`), fills in the login form (NRIC/FIN and password, Argon2id t=3 m=12 MiB
+p=1, an OWASP setting), chooses the authenticator app and types the TOTP code, then exchanges the
+code (client assertion, DPoP, single-use code, PKCE; the ID token comes back signed then
+encrypted).
 
 "Per core" is operations divided by the CPU seconds the SERVER process used (all its threads,
 from /proc), so neither the client's own signing nor other work on the machine counts against
@@ -18,7 +19,11 @@ Two phases:
 Keycloak's published sizing, beside which the figures are printed: 15 password logins/s and
 120 token grants/s per vCPU; the goal is at least twice those (30 and 240).
 
-    uv run python benchmarks/identity_logins.py [--logins 300] [--database sqlite|postgresql]
+    uv run python benchmarks/identity_logins.py [--logins 300] [--exchanges 600]
+        [--database sqlite|postgresql|both] [--breakdown] [--profile FILE]
+
+On PostgreSQL the database server's own CPU (its backends for this database, from /proc) is
+printed besides, with the rate counting both.
 """
 
 from __future__ import annotations
@@ -93,6 +98,29 @@ def thread_cpu_ns(pid: int) -> dict[int, int]:
 
 def cpu_between(before: dict[int, int], after: dict[int, int]) -> float:
     return sum(ns - before.get(tid, 0) for tid, ns in after.items()) / 1e9
+
+
+def database_backends(url: str) -> list[int]:
+    """PostgreSQL backend processes serving the benchmark database (none for SQLite)."""
+    if not url.startswith("postgresql"):
+        return []
+    name = url.rsplit("/", 1)[1]
+    admin = sa.create_engine(POSTGRES_ADMIN_URL)
+    with admin.connect() as connection:
+        pids = connection.execute(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+        )
+        found = [int(pid) for (pid,) in pids]
+    admin.dispose()
+    return found
+
+
+def backends_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    times = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):  # a connection that closed
+            times[pid] = process_cpu_seconds(pid)
+    return times
 
 
 # --- database and server -----------------------------------------------------------------------
@@ -270,6 +298,7 @@ class Measure:
     client_cpu: float
     peer: int
     peer_label: str
+    database_cpu: float = 0.0
 
     def report(self) -> str:
         per_core = self.count / self.server_cpu
@@ -318,9 +347,11 @@ def run(args: argparse.Namespace) -> list[Measure]:
                 time.perf_counter(),
                 time.process_time(),
             )
+            database0 = backends_cpu_seconds(database_backends(url))
             steps = Steps(server.pid if args.breakdown else None)
             for nric, secret in logins:
                 exchange(http, rp, log_in(http, rp, nric, secret, steps), steps)
+            database_cpu = _cpu_since(database0, database_backends(url))
             full = Measure(
                 "full logins",
                 len(logins),
@@ -329,12 +360,14 @@ def run(args: argparse.Namespace) -> list[Measure]:
                 time.process_time() - client0,
                 KEYCLOAK_PASSWORD_LOGINS_PER_VCPU,
                 "Keycloak password logins",
+                database_cpu,
             )
 
-            server_cpu = wall = client_cpu = 0.0
+            server_cpu = wall = client_cpu = database_cpu = 0.0
             for start in range(0, len(people), EXCHANGE_BATCH):
                 batch = people[start : start + EXCHANGE_BATCH]
                 callbacks = [log_in(http, rp, nric, secret) for nric, secret in batch]
+                database0 = backends_cpu_seconds(database_backends(url))
                 before, wall0, client0 = (
                     thread_cpu_ns(server.pid),
                     time.perf_counter(),
@@ -345,6 +378,7 @@ def run(args: argparse.Namespace) -> list[Measure]:
                 server_cpu += cpu_between(before, thread_cpu_ns(server.pid))
                 wall += time.perf_counter() - wall0
                 client_cpu += time.process_time() - client0
+                database_cpu += _cpu_since(database0, database_backends(url))
             tokens = Measure(
                 "token exchanges",
                 len(people),
@@ -353,6 +387,7 @@ def run(args: argparse.Namespace) -> list[Measure]:
                 client_cpu,
                 KEYCLOAK_TOKEN_GRANTS_PER_VCPU,
                 "Keycloak token grants",
+                database_cpu,
             )
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
@@ -363,10 +398,15 @@ def run(args: argparse.Namespace) -> list[Measure]:
     return [full, tokens]
 
 
+def _cpu_since(before: dict[int, float], pids: list[int]) -> float:
+    after = backends_cpu_seconds(pids)
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def start_profiler(pid: int, output: str) -> subprocess.Popen[bytes]:
     """py-spy (dev dependency) sampling the server's threads; raw folded stacks to ``output``."""
     command = [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid)]
-    command += ["--format", "raw", "--rate", "200", "--nonblocking", "-o", output]
+    command += ["--format", "raw", "--rate", "400", "--nonblocking", "-o", output]
     profiler = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     time.sleep(1)  # attached before the timing starts
     return profiler
@@ -388,19 +428,28 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5, help="untimed logins first")
     parser.add_argument("--breakdown", action="store_true", help="server CPU per login step")
     parser.add_argument("--profile", metavar="FILE", help="py-spy folded stacks of the server")
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     args = parser.parse_args()
-    measures = run(args)
+    kinds = ("sqlite", "postgresql") if args.database == "both" else (args.database,)
+    results = {}
+    for kind in kinds:
+        args.database = kind
+        results[kind] = run(args)
     argon2 = argon2_cpu_seconds()
     print(
-        f"Provider: `smartnation serve`, one process, {args.database}; client: a separate "
-        f"process (relying party + browser), one request at a time."
+        "Provider: `smartnation serve`, one process, no embedded worker; client: a separate"
+        " process (relying party + browser), one request at a time."
     )
     print("Per core = operations / CPU seconds of the server process (all its threads).")
-    for measure in measures:
-        print(measure.report())
+    for kind, measures in results.items():
+        print(f"{kind}:")
+        for measure in measures:
+            print(measure.report())
+    measures = [m for found in results.values() for m in found]
     print(
-        f"  Argon2id t=2 m=19MiB p=1 alone, in this process: {1000 * argon2:.1f} ms CPU a hash"
+        f"  Argon2id as used (t={HASHER.time_cost} m={HASHER.memory_cost // 1024}MiB"
+        f" p={HASHER.parallelism}) alone, in this process:"
+        f" {1000 * argon2:.1f} ms CPU a hash"
         f" -> at most {1 / argon2:.1f} password logins/s per core"
     )
     client = sum(m.client_cpu for m in measures) / sum(m.count for m in measures)
