@@ -220,7 +220,10 @@ def _grant_of(row: AuthorizationCode | None) -> CodeGrant | None:
 
 
 def person_of(session: Session, account: Account) -> Person:
-    resident = registry.get_resident_by_id(session, account.resident_id)
+    # By NRIC without the address: the ID token carries no address, and loading it costs a query.
+    resident = registry.find_resident(session, account.nric)
+    if resident is None:
+        raise OAuthError("invalid_grant", "the person is no longer in the registry")
     foreign = resident.residential_status not in ("C", "P")
     return Person(
         sub=str(account.sub),
