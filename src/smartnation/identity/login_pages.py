@@ -341,11 +341,12 @@ def _after_factors(
 
 def _sign_in(request: Request, session: Any, account: Account, amr: list[str]) -> None:
     """The person is now also logged in to the platform's own pages (single sign-on)."""
-    resident = registry.get_resident_by_id(session, account.resident_id)
+    # By NRIC, without the address the principal does not carry (loading it costs a query).
+    resident = registry.find_resident(session, account.nric)
     principal = Principal(
         kind="person",
         id=account.nric,
-        name=resident.name,
+        name=resident.name if resident is not None else account.nric,
         roles=roles_of(session, account.id),
         attributes={"sub": str(account.sub), "amr": amr},
     )
