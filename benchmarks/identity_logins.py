@@ -19,7 +19,7 @@ Two phases:
 Keycloak's published sizing, beside which the figures are printed: 15 password logins/s and
 120 token grants/s per vCPU; the goal is at least twice those (30 and 240).
 
-    uv run python benchmarks/identity_logins.py [--logins 300] [--exchanges 600]
+    uv run python benchmarks/identity_logins.py [--logins 200] [--exchanges 400]
         [--database sqlite|postgresql|both] [--breakdown] [--profile FILE]
 
 On PostgreSQL the database server's own CPU (its backends for this database, from /proc) is
@@ -393,7 +393,7 @@ def run(args: argparse.Namespace) -> list[Measure]:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(60)
     if args.breakdown:
-        print("Server CPU per step of a full login (sequential requests):")
+        print(f"Server CPU per step of a full login ({args.database}, sequential requests):")
         print(steps.report())
     return [full, tokens]
 
@@ -423,8 +423,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--logins", type=int, default=300, help="timed full logins")
-    parser.add_argument("--exchanges", type=int, default=600, help="timed token exchanges")
+    parser.add_argument("--logins", type=int, default=200, help="timed full logins")
+    parser.add_argument("--exchanges", type=int, default=400, help="timed token exchanges")
     parser.add_argument("--warmup", type=int, default=5, help="untimed logins first")
     parser.add_argument("--breakdown", action="store_true", help="server CPU per login step")
     parser.add_argument("--profile", metavar="FILE", help="py-spy folded stacks of the server")
