@@ -5,11 +5,13 @@ from __future__ import annotations
 import pyotp
 import pytest
 import sqlalchemy as sa
+from alembic import command as alembic_command
 from sqlalchemy.orm import Session
 
+from smartnation.cli import alembic_config
 from smartnation.core.audit import AuditEvent
 from smartnation.core.errors import Conflict, InvalidInput, TooManyRequests
-from smartnation.identity import accounts, factors
+from smartnation.identity import accounts, factors, sealing
 from smartnation.identity.demo import PASSWORD, PENDING
 from smartnation.identity.models import Factor
 from smartnation.messaging.models import Message
@@ -38,7 +40,7 @@ def test_activation_letter_code_is_one_time_and_sets_an_argon2id_password(db):
     assert weak.value.problems[0].field == "password"
     account = accounts.activate(db, PENDING.nric, letter.code.lower(), "a-long-password")
     assert account.status == "active"
-    assert account.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert account.password_hash.startswith("$argon2id$v=19$m=12288,t=3,p=1$")
     with pytest.raises(InvalidInput):  # the code is spent
         accounts.activate(db, PENDING.nric, letter.code, "another-password")
     assert accounts.verify_password(db, PENDING.nric, "a-long-password").id == account.id
@@ -56,7 +58,7 @@ def test_lockout_after_five_failures_never_blocks_recovery(db):
     assert "identity.account.locked" in _actions(db)
     # Recovery: prove the second factor, choose a new password; the lock is gone.
     totp = next(f for f in factors.factors_of(db, account) if f.kind == "totp")
-    factors.verify_totp(db, account, totp, pyotp.TOTP(totp.totp_secret).now())
+    factors.verify_totp(db, account, totp, pyotp.TOTP(factors.totp_secret_of(totp)).now())
     accounts.reset_password(db, account, "a-brand-new-password")
     assert accounts.verify_password(db, "S8012345J", "a-brand-new-password").id == account.id
 
@@ -74,7 +76,7 @@ def test_unknown_nric_and_wrong_password_read_the_same(db):
 def test_totp_codes_from_pyotp_and_replay_refused(db):
     account = accounts.find_account(db, "S8012345J")
     totp = next(f for f in factors.factors_of(db, account) if f.kind == "totp")
-    code = pyotp.TOTP(totp.totp_secret).now()
+    code = pyotp.TOTP(factors.totp_secret_of(totp)).now()
     factors.verify_totp(db, account, totp, code)
     with pytest.raises(factors.FactorRefused):
         factors.verify_totp(db, account, totp, code)  # same time step again
@@ -202,3 +204,39 @@ def test_passkey_registration_and_assertion_with_a_software_authenticator(db):
         db.scalar(sa.select(sa.func.count()).select_from(Factor).where(Factor.kind == "webauthn"))
         == 1
     )
+
+
+def test_totp_secrets_are_sealed_at_rest_and_bound_to_their_account(db):
+    account = accounts.find_account(db, "S8012345J")
+    totp = next(f for f in factors.factors_of(db, account) if f.kind == "totp")
+    secret = factors.totp_secret_of(totp)
+    assert totp.totp_secret.startswith(sealing.PREFIX)
+    assert secret not in totp.totp_secret
+    with pytest.raises(sealing.SealedSecretInvalid):
+        sealing.unseal(totp.totp_secret, account.id + 1)  # copied onto another account
+    with pytest.raises(sealing.SealedSecretInvalid):
+        sealing.unseal(totp.totp_secret[:-2] + "AA", account.id)
+
+
+def test_migration_0402_seals_plain_totp_secrets(tmp_path):
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    alembic_command.upgrade(alembic_config(url), "0401")
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO identity_factor (id, account_id, kind, label, totp_secret, sign_count,"
+                " created_at) VALUES (7, 42, 'totp', 'app', :secret, 0, '2026-01-01 00:00:00')"
+            ),
+            {"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"},
+        )
+    alembic_command.upgrade(alembic_config(url), "head")
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT totp_secret FROM identity_factor")).scalar_one()
+    assert stored.startswith(sealing.PREFIX)
+    assert sealing.unseal(stored, 42) == "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    alembic_command.downgrade(alembic_config(url), "0401")
+    with engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT totp_secret FROM identity_factor")).scalar_one()
+    assert stored == "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    engine.dispose()

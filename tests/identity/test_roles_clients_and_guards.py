@@ -199,3 +199,26 @@ def test_keys_are_created_on_first_use_and_rotate_with_overlap(session):
     assert rotated.by_kid(first.current.kid).state == "previous"  # still verifies old tokens
     assert load_keyring(session).current.kid == rotated.current.kid
     assert len(load_keyring(session).jwks()["keys"]) == 3
+
+
+def test_every_role_a_route_requires_can_be_granted(app: FastAPI):
+    required = {
+        role
+        for route in _walk(app.routes)
+        for call in _calls(route)
+        for role in getattr(call, "required_roles", ())
+    }
+    assert "messaging.officer" in required
+    assert required - set(roles.ROLES) == set()
+
+
+def test_demo_officers_hold_the_roles_other_domains_check(personas):
+    with personas.transaction() as session:
+        held: dict[str, set[str]] = {}
+        for grant in roles.list_grants(session):
+            held.setdefault(grant.nric, set()).add(grant.role)
+    assert held["S8212345H"] == {"messaging.officer"}
+    assert held["S9012345I"] >= {"messaging.approver", "community.staff"}
+    assert held["S8312345A"] >= {"vaccination.staff"}
+    assert held["S8412345E"] >= {"community.staff"}
+    assert held["S7812345A"] >= {"health.officer"}

@@ -34,8 +34,11 @@ from smartnation.core.validators import parse_nric
 from smartnation.identity.models import Account
 from smartnation.registry import service as registry
 
-# OWASP's Argon2id parameters: about 50-80 ms a hash on one core here (docs/identity-protocol.md).
-HASHER: Final = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Argon2id as OWASP lists it: m=12 MiB, t=3, p=1 is one of its equal-strength settings (beside
+# m=19 MiB, t=2), chosen because it costs about a fifth less CPU a hash here: smaller memory
+# faults in fewer pages (docs/identity-protocol.md). Hashes made with other parameters still
+# verify and are re-hashed with these at the next login.
+HASHER: Final = PasswordHasher(time_cost=3, memory_cost=12 * 1024, parallelism=1)
 MIN_PASSWORD_LENGTH: Final = 10
 MAX_PASSWORD_LENGTH: Final = 128
 MAX_FAILED_LOGINS: Final = 5

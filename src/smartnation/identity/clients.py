@@ -9,7 +9,7 @@ import time
 from typing import Any, Final
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from smartnation.core import audit
@@ -116,12 +116,16 @@ def list_clients(session: Session) -> list[Client]:
     return list(session.scalars(select(Client).order_by(Client.created_at.desc(), Client.id)))
 
 
+# Built once: looked up on every PAR, token and login page.
+_CLIENT_BY_ID: Final = select(Client).where(Client.client_id == bindparam("client_id"))
+
+
 def find_client(session: Session, client_id: str) -> Client | None:
     # Client IDs come from unverified assertion claims: anything unprintable (a NUL byte would
     # be refused by PostgreSQL itself) cannot be a registered ID.
     if not client_id or len(client_id) > 64 or not client_id.isprintable():
         return None
-    client = session.scalar(select(Client).where(Client.client_id == client_id))
+    client = session.scalar(_CLIENT_BY_ID, {"client_id": client_id})
     return client if client is not None and client.disabled_at is None else None
 
 

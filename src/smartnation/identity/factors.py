@@ -39,6 +39,7 @@ from smartnation.core.errors import (
     TooManyRequests,
 )
 from smartnation.core.i18n import N_, current_language
+from smartnation.identity import sealing
 from smartnation.identity.accounts import find_account
 from smartnation.identity.models import Account, Factor, OtpChallenge
 from smartnation.identity.storage import DatabaseReplayGuard
@@ -380,7 +381,15 @@ def add_totp_factor(
         raise InvalidInput(
             FieldProblem("code", N_("The code does not match. Check the time on your phone."))
         )
-    return _add_factor(session, account, "totp", totp_secret=secret, label=label)
+    sealed = sealing.seal(secret, account.id)
+    return _add_factor(session, account, "totp", totp_secret=sealed, label=label)
+
+
+def totp_secret_of(factor: Factor) -> str:
+    """The authenticator key of a TOTP factor, unsealed (it is stored encrypted)."""
+    if factor.kind != "totp" or not factor.totp_secret:
+        raise sealing.SealedSecretInvalid("not an authenticator app")
+    return sealing.unseal(factor.totp_secret, factor.account_id)
 
 
 def verify_totp(session: Session, account: Account, factor: Factor, code: str) -> None:
@@ -389,7 +398,10 @@ def verify_totp(session: Session, account: Account, factor: Factor, code: str) -
     if factor.kind != "totp" or not factor.totp_secret or factor.account_id != account.id:
         raise refused
     cleaned = (code or "").strip()
-    totp = pyotp.TOTP(factor.totp_secret)
+    try:
+        totp = pyotp.TOTP(sealing.unseal(factor.totp_secret, account.id))
+    except sealing.SealedSecretInvalid:
+        raise refused from None
     now = utcnow()
     for offset in (0, -1, 1):
         moment = now + timedelta(seconds=30 * offset)

@@ -107,6 +107,8 @@ def _account_in(request: Request, session: Any, state: dict[str, Any]) -> Accoun
 
 
 def _service_name(session: Any, state: dict[str, Any]) -> str | None:
+    if "service" in state:
+        return str(state["service"])
     request_data = state.get("request")
     if not request_data:
         return None
@@ -146,8 +148,17 @@ def authorize(request: Request, session: DbSession) -> Response:
     except OAuthError as error:
         # Nothing proves a redirect URI yet: show the error, never redirect (no open redirect).
         return _render(request, "login_error.html", {"message": error.description}, error.status)
-    _save(request, {"flow": "oidc", "request": oidc_provider.request_to_dict(auth_request)})
-    return _login_page(request, session, _state(request))
+    state: dict[str, Any] = {
+        "flow": "oidc",
+        "request": oidc_provider.request_to_dict(auth_request),
+    }
+    # What the later pages need to know about the service, read once (the state is signed).
+    client = client_registry.find_client(session, auth_request.client_id)
+    if client is not None:
+        state["service"] = client.name
+        state["corppass"] = client.kind == "corppass"
+    _save(request, state)
+    return _login_page(request, session, state)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -320,8 +331,7 @@ def _after_factors(
         _sign_in(request, session, account, state["amr"])
         request.session.pop(STATE_KEY, None)
         return _see(state.get("next") or "/")
-    client = client_registry.find_client(session, state["request"]["client_id"])
-    if client is not None and client.kind == "corppass" and not state.get("entity_uen"):
+    if state.get("corppass") and not state.get("entity_uen"):
         return _see("/id/auth/entity")
     auth_request = oidc_provider.request_from_dict(state["request"])
     if oidc_provider.requested_items(auth_request) and not state.get("consent_id"):
@@ -331,11 +341,12 @@ def _after_factors(
 
 def _sign_in(request: Request, session: Any, account: Account, amr: list[str]) -> None:
     """The person is now also logged in to the platform's own pages (single sign-on)."""
-    resident = registry.get_resident_by_id(session, account.resident_id)
+    # By NRIC, without the address the principal does not carry (loading it costs a query).
+    resident = registry.find_resident(session, account.nric)
     principal = Principal(
         kind="person",
         id=account.nric,
-        name=resident.name,
+        name=resident.name if resident is not None else account.nric,
         roles=roles_of(session, account.id),
         attributes={"sub": str(account.sub), "amr": amr},
     )

@@ -49,7 +49,8 @@ class Factor(Base):
     kind: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(120), default="")
     phone: Mapped[str | None] = mapped_column(String(16))  # sms, trusted_sms: E.164
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed with AES-256-GCM (identity.sealing): "v1:" and base64url of nonce, ciphertext, tag.
+    totp_secret: Mapped[str | None] = mapped_column(String(128))
     credential_id: Mapped[bytes | None] = mapped_column(LargeBinary, unique=True)
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     sign_count: Mapped[int] = mapped_column(Integer, default=0)

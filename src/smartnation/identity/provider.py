@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from smartnation.core.clock import utcnow
@@ -20,7 +20,13 @@ from smartnation.identity import clients as client_registry
 from smartnation.identity import consents as consent_records
 from smartnation.identity.accounts import get_account, record_login
 from smartnation.identity.factors import AMR_OF_KIND
-from smartnation.identity.models import AccessToken, Account, AuthorizationCode, PushedRequest
+from smartnation.identity.models import (
+    AccessToken,
+    Account,
+    AuthorizationCode,
+    Client,
+    PushedRequest,
+)
 from smartnation.identity.myinfo import person_info
 from smartnation.identity.oidc.client_auth import authenticate_client
 from smartnation.identity.oidc.clock import from_epoch
@@ -89,16 +95,30 @@ def jwks(session: Session) -> dict[str, Any]:
     return load_keyring(session).jwks()
 
 
-def _client_lookup(session: Session, provider: Provider) -> Any:
-    def lookup(client_id: str) -> ClientKeys | None:
-        client = client_registry.find_client(session, client_id)
+class _ClientLookup:
+    """Finds a client and its keys once per request: client authentication looks it up, and the
+    endpoint then needs the same row and keys again."""
+
+    def __init__(self, session: Session, provider: Provider) -> None:
+        self.session = session
+        self.provider = provider
+        self.found: dict[str, Client | None] = {}
+        self.keys: dict[str, ClientKeys] = {}
+
+    def client(self, client_id: str) -> Client | None:
+        if client_id not in self.found:
+            self.found[client_id] = client_registry.find_client(self.session, client_id)
+        return self.found[client_id]
+
+    def __call__(self, client_id: str) -> ClientKeys | None:
+        client = self.client(client_id)
         if client is None:
             return None
-        return client_registry.client_keys(
-            client, allow_http_localhost=provider.allow_http_localhost
-        )
-
-    return lookup
+        if client_id not in self.keys:
+            self.keys[client_id] = client_registry.client_keys(
+                client, allow_http_localhost=self.provider.allow_http_localhost
+            )
+        return self.keys[client_id]
 
 
 def request_to_dict(request: AuthorizationRequest) -> dict[str, Any]:
@@ -117,12 +137,13 @@ def push_authorization_request(
     """POST /par: authenticate the client, check DPoP and every parameter, store the request."""
     params = parse_form(form)
     guard = DatabaseReplayGuard(session)
+    lookup = _ClientLookup(session, provider)
     authenticated = authenticate_client(
-        params, issuer=provider.issuer, lookup=_client_lookup(session, provider), replay_guard=guard
+        params, issuer=provider.issuer, lookup=lookup, replay_guard=guard
     )
     proof = verify_dpop_proof(dpop, htm="POST", htu=provider.endpoint("par"), replay_guard=guard)
-    client = client_registry.find_client(session, authenticated.client_id)
-    if client is None:  # disabled between the two lookups
+    client = lookup.client(authenticated.client_id)
+    if client is None:  # authenticate_client refuses an unknown client
         raise OAuthError("invalid_client", "unknown client", 401)
     request = validate_par_request(
         [(k, v) for k, v in form if not k.startswith("client_assertion")],
@@ -199,7 +220,10 @@ def _grant_of(row: AuthorizationCode | None) -> CodeGrant | None:
 
 
 def person_of(session: Session, account: Account) -> Person:
-    resident = registry.get_resident_by_id(session, account.resident_id)
+    # By NRIC without the address: the ID token carries no address, and loading it costs a query.
+    resident = registry.find_resident(session, account.nric)
+    if resident is None:
+        raise OAuthError("invalid_grant", "the person is no longer in the registry")
     foreign = resident.residential_status not in ("C", "P")
     return Person(
         sub=str(account.sub),
@@ -218,13 +242,19 @@ def exchange_code(
     """POST /token: client assertion, DPoP, single-use code, PKCE; then the tokens."""
     params = parse_form(form)
     guard = DatabaseReplayGuard(session)
-    lookup = _client_lookup(session, provider)
+    lookup = _ClientLookup(session, provider)
     authenticated = authenticate_client(
         params, issuer=provider.issuer, lookup=lookup, replay_guard=guard
     )
     proof = verify_dpop_proof(dpop, htm="POST", htu=provider.endpoint("token"), replay_guard=guard)
     code_key = token_hash(params.get("code", ""))
-    row = session.get(AuthorizationCode, code_key)
+    # The code and its account in one round trip (a code's account is never deleted before it).
+    found = session.execute(
+        select(AuthorizationCode, Account)
+        .join(Account, Account.id == AuthorizationCode.account_id)
+        .where(AuthorizationCode.code_hash == code_key)
+    ).first()
+    row, account = (found[0], found[1]) if found is not None else (None, None)
     try:
         grant = redeem_code(
             params,
@@ -237,8 +267,7 @@ def exchange_code(
         # RFC 6749 4.1.2: a code used twice is compromised; revoke what it was exchanged for.
         session.execute(delete(AccessToken).where(AccessToken.code_hash == code_key))
         raise
-    assert row is not None  # redeem_code refuses an unknown code
-    account = get_account(session, row.account_id)
+    assert row is not None and account is not None  # redeem_code refuses an unknown code
     access_token, record = issue_access_token(
         client_id=authenticated.client_id, sub=grant.sub, scopes=grant.request.scopes, proof=proof
     )

@@ -28,7 +28,13 @@ ROLES: Final = {
     "health.officer": N_("Health officer"),
     "vaccination.staff": N_("Vaccination centre staff"),
     "community.staff": N_("Community centre staff"),
+    "messaging.officer": N_("Drafts broadcast messages and campaigns"),
     "messaging.approver": N_("Approves broadcast messages"),
+    "safeentry.admin": N_("Manages SafeEntry venues"),
+    "safeentry.staff": N_("Checks people in at SafeEntry venues"),
+    "safeentry.gateway": N_("Operates a SafeEntry gateway (check-in kiosk or scanner)"),
+    "healthcerts.notarise": N_("Notarises health certificates"),
+    "healthcerts.admin": N_("Administers health certificate issuers"),
 }
 AGENCIES: Final = ("GovTech", "MOH", "HPB", "ICA", "PA", "MCI", "MOM", "CPFB", "IRAS", "HDB")
 

@@ -4,13 +4,16 @@ share it: used one-time values (replay guard) and the provider's signing keys.""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Final
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from smartnation.core import audit
 from smartnation.core.clock import utcnow
+from smartnation.core.db import UTCDateTime
 from smartnation.identity.models import (
     AccessToken,
     AuthorizationCode,
@@ -25,25 +28,40 @@ from smartnation.identity.oidc.keys import ProviderKeyring
 class DatabaseReplayGuard:
     """`ReplayGuard` over a table with a unique key: the first insert wins, across processes.
 
-    Each insert runs in a savepoint so a duplicate only undoes itself, not the request.
+    One statement per value: an insert that, on a clash, only takes over an entry that has
+    expired. It affects one row when the value is new (or its old entry expired) and none when
+    it is still in use; on PostgreSQL a concurrent insert of the same value waits for the first
+    to commit and then sees it, so exactly one wins.
     """
 
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def first_use(self, namespace: str, key: str, expires_at: datetime) -> bool:
-        existing = self.session.get(ReplayEntry, (namespace, key))
-        if existing is not None:
-            if existing.expires_at > utcnow():
-                return False
-            self.session.delete(existing)
-            self.session.flush()
-        try:
-            with self.session.begin_nested():
-                self.session.add(ReplayEntry(namespace=namespace, key=key, expires_at=expires_at))
-        except IntegrityError:
-            return False
-        return True
+        connection = self.session.connection()
+        statement = _FIRST_USE[connection.dialect.name == "postgresql"]
+        values = {"namespace": namespace, "key": key, "expires_at": expires_at, "now": utcnow()}
+        return connection.execute(statement, values).first() is not None
+
+
+def _first_use_statement(insert: Any) -> Any:
+    table = ReplayEntry.__table__
+    statement = insert(table).values(
+        namespace=bindparam("namespace"), key=bindparam("key"), expires_at=bindparam("expires_at")
+    )
+    # RETURNING rather than rowcount, which psycopg leaves at -1 for this statement.
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.namespace, table.c.key],
+        set_={"expires_at": statement.excluded.expires_at},
+        where=table.c.expires_at <= bindparam("now", type_=UTCDateTime()),
+    ).returning(table.c.key)
+
+
+# Built once: constructing the statement costs more than running it.
+_FIRST_USE: Final = {
+    False: _first_use_statement(sqlite_insert),
+    True: _first_use_statement(postgresql_insert),
+}
 
 
 def purge_expired(session: Session) -> dict[str, int]:
@@ -77,14 +95,27 @@ def _ring_from_rows(rows: list[SigningKey]) -> ProviderKeyring:
 _RING_CACHE: dict[frozenset[tuple[str, str]], ProviderKeyring] = {}
 
 
+# Any constant: the PostgreSQL advisory lock that serialises creating the first key ring.
+_KEYRING_LOCK = 0x1D_4B_E7
+
+
+# Built once: every token and userinfo answer runs it, and building costs more than running.
+_LIVE_STATES: Final = select(SigningKey.kid, SigningKey.state).where(SigningKey.retired.is_(False))
+
+
+def _live_states(session: Session) -> frozenset[tuple[str, str]]:
+    return frozenset((kid, state) for kid, state in session.execute(_LIVE_STATES))
+
+
 def load_keyring(session: Session) -> ProviderKeyring:
     """The provider's key ring; a fresh one is created and stored on first use."""
-    states = frozenset(
-        (kid, state)
-        for kid, state in session.execute(
-            select(SigningKey.kid, SigningKey.state).where(SigningKey.retired.is_(False))
-        )
-    )
+    states = _live_states(session)
+    if not states and session.connection().dialect.name == "postgresql":
+        # Two processes starting together would each store a ring of their own; the second to
+        # take the lock finds the first one's keys instead. (SQLite transactions here begin
+        # IMMEDIATE, which already serialises them.)
+        session.execute(select(func.pg_advisory_xact_lock(_KEYRING_LOCK)))
+        states = _live_states(session)
     if states:
         cached = _RING_CACHE.get(states)
         if cached is not None:
