@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
 
-from smartnation.appointments import guard, service
+from smartnation.appointments import booking_statement, guard, service
 from smartnation.appointments.models import Booking
 from smartnation.appointments.schemas import (
     AvailabilityOut,
@@ -29,10 +29,11 @@ from smartnation.appointments.schemas import (
 )
 from smartnation.appointments.waiting import waiting_room
 from smartnation.appointments.webdeps import CodeFailures, client_address
+from smartnation.core.audit import current_actor
 from smartnation.core.errors import NotFound
 from smartnation.core.i18n import N_
 from smartnation.core.web.auth import Public, require_role
-from smartnation.core.web.deps import DbSession
+from smartnation.core.web.deps import DbSession, get_database
 
 router = APIRouter(prefix="/api/v1/appointments", tags=["appointments"])
 WAIT = Depends(waiting_room, scope="function")
@@ -83,6 +84,23 @@ def book(
     idempotency_key: IdempotencyKey = None,
 ) -> BookingOut:
     """Book both doses with the invitation's booking code: both or neither."""
+    if body.second_slot_id is None:
+        # The common case in one statement on PostgreSQL; any refusal is explained below.
+        booked = booking_statement.book_by_code(
+            get_database(request),
+            session,
+            booking_statement.CodeBooking(
+                nric=body.nric,
+                booking_code=body.booking_code,
+                first_slot_id=body.first_slot_id,
+                client=client_address(request),
+                parental_consent_by=body.parental_consent_by,
+                idempotency_key=idempotency_key,
+                actor=current_actor.get(),
+            ),
+        )
+        if booked is not None:
+            return BookingOut.of(booked)
     invitation = guard.redeem(
         session, body.nric, body.booking_code, client_address(request), failures
     )
