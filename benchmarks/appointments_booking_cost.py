@@ -8,7 +8,8 @@
 2. Database round trips per booking: the same application in this process, the same request
    through ASGI, counting what goes over the wire to PostgreSQL: every statement (savepoints
    included), BEGIN, COMMIT/ROLLBACK and the pool's liveness ping.
-3. A profile of the in-process booking request (`--profile`), the top functions by own time.
+3. A profile of the in-process booking request (`--profile`), the top functions by own time;
+   or of the server itself with py-spy (`--py-spy stacks.txt`, collapsed stacks).
 
     uv run python benchmarks/appointments_booking_cost.py [--bookings 400] [--profile]
 """
@@ -21,6 +22,8 @@ import cProfile
 import os
 import pstats
 import random
+import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -103,14 +106,18 @@ class WireCounter:
         self.counts: dict[str, int] = {}
         engine = database.engine
         event.listen(engine, "before_cursor_execute", self._statement)
-        event.listen(engine, "begin", lambda _c: self._add("BEGIN"))
-        event.listen(engine, "commit", lambda _c: self._add("COMMIT"))
-        event.listen(engine, "rollback", lambda _c: self._add("ROLLBACK"))
+        # Under autocommit these are bookkeeping in SQLAlchemy; nothing is sent.
+        event.listen(engine, "begin", lambda c: self._add("BEGIN", c))
+        event.listen(engine, "commit", lambda c: self._add("COMMIT", c))
+        event.listen(engine, "rollback", lambda c: self._add("ROLLBACK", c))
         # pool_pre_ping: one SELECT 1 on every checkout from the pool.
         if engine.pool._pre_ping:  # type: ignore[attr-defined]
             event.listen(engine.pool, "checkout", lambda *_a: self._add("ping"))
 
-    def _add(self, kind: str) -> None:
+    def _add(self, kind: str, connection: Any = None) -> None:
+        options = getattr(connection, "_execution_options", {})
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
@@ -154,6 +161,12 @@ async def in_process(
     database.engine.dispose()
 
 
+async def health_each(base: str, count: int) -> None:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for _ in range(count):
+            (await client.get("/healthz")).raise_for_status()
+
+
 async def over_http(base: str, nation: Nation, people: list[tuple[str, str]]) -> tuple[int, float]:
     limits = httpx.Limits(max_connections=1)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
@@ -173,6 +186,7 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of in-process bookings"
     )
+    parser.add_argument("--py-spy", metavar="FILE", help="record the server with py-spy (collapsed stacks) while it books")
     args = parser.parse_args()
     url = create_database()
     server = None
@@ -186,9 +200,19 @@ def main() -> None:
         )
         port = free_port()
         server = serve(url, args.workers, port)
+        spy = None
+        if args.py_spy:
+            spy = subprocess.Popen(["py-spy", "record", "--format", "raw", "--rate", "400", "--subprocesses", "--output", args.py_spy, "--pid", str(server.pid)], stdout=subprocess.DEVNULL)
+            time.sleep(2)
         before = process_tree_cpu(server.pid)
         made, client_cpu = asyncio.run(over_http(f"http://127.0.0.1:{port}", nation, over))
         server_cpu = process_tree_cpu(server.pid) - before
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(60)
+        before = process_tree_cpu(server.pid)
+        asyncio.run(health_each(f"http://127.0.0.1:{port}", made))
+        health_cpu = process_tree_cpu(server.pid) - before
         server.terminate()
         server.wait(10)
         server = None
@@ -197,6 +221,7 @@ def main() -> None:
             f"server CPU per booking (HTTP, one client, {made} bookings, {args.workers} worker): {server_cpu / made * 1000:.2f} ms"
         )
         print(f"  client CPU per booking (httpx): {client_cpu / made * 1000:.2f} ms")
+        print(f"  for scale, server CPU per GET /healthz (one SELECT 1 through the same stack): {health_cpu / made * 1000:.2f} ms")
         asyncio.run(in_process(url, nation, local, args.profile))
     finally:
         if server is not None:

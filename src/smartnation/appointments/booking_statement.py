@@ -25,32 +25,34 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Integer,
+    Interval,
     String,
     and_,
     bindparam,
-    case,
     cast,
+    column,
     exists,
     extract,
     func,
     insert,
     literal,
-    null,
     or_,
     select,
     true,
     union_all,
     update,
+    values,
 )
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
 from smartnation.appointments import catalogue, demand, guard
 from smartnation.appointments.booking import BookingView
@@ -80,10 +82,30 @@ class CodeBooking:
     actor: str
 
 
-def _by_vaccine(column: Any, field: str) -> ColumnElement[int]:
-    """A vaccine's rule (from the catalogue, static per process) for the centre's vaccine code."""
-    rules = {code: getattr(vaccine, field) for code, vaccine in catalogue.vaccines().items()}
-    return case(rules, value=column, else_=null())
+def _vaccine_rules() -> Any:
+    """The catalogue's rules (static per process) as a VALUES list to join centres to."""
+    return values(
+        column("code", String),
+        column("min_age", Integer),
+        column("consent_below_age", Integer),
+        column("earliest_days", Integer),
+        column("latest_days", Integer),
+        column("second_dose", Interval),
+        name="rules",
+    ).data(
+        [
+            (
+                v.code,
+                v.min_age,
+                v.consent_below_age,
+                # Not before the recommended day, even where the window opens earlier.
+                max(v.window_min_days, v.second_dose_days),
+                v.window_max_days,
+                timedelta(days=v.second_dose_days),
+            )
+            for v in catalogue.vaccines().values()
+        ]
+    )
 
 
 @cache
@@ -104,44 +126,49 @@ def _tables() -> dict[str, Any]:
 def _statement(with_consent: bool) -> Any:
     """The statement, built once per process (per consent case); each booking binds its values."""
     t = _tables()
-    slot, centre, invitation = t["slot"], t["centre"], t["invitation"]
-    registration, booking = t["registration"], t["booking"]
+    slot, invitation, booking = t["slot"], t["invitation"], t["booking"]
+    # Short aliases where a table is only read: psycopg caches the parsing of a query only up to
+    # 4 KiB of text, and this statement is parsed on every booking otherwise.
+    centre, registration = t["centre"].alias("c"), t["registration"].alias("r")
+    first_slot = slot.alias("s")
     # Values are bound by names no table has as a column: SQLAlchemy would take a parameter
     # named like a column of an UPDATE's table as a value to SET.
     now = bindparam("given_now", type_=booking.c.created_at.type)
     consent = bindparam("given_consent", type_=String)
     actor = bindparam("given_actor", type_=String)
 
+    rules = _vaccine_rules()
     first = (
         select(
-            slot.c.id,
-            slot.c.centre_id,
-            slot.c.day,
-            slot.c.starts_at,
+            first_slot.c.id,
+            first_slot.c.centre_id,
+            first_slot.c.day,
+            first_slot.c.starts_at,
             centre.c.code.label("centre_code"),
             centre.c.name.label("centre_name"),
             centre.c.vaccine_code,
+            rules.c.min_age,
+            rules.c.consent_below_age,
+            rules.c.earliest_days,
+            rules.c.latest_days,
+            rules.c.second_dose,
         )
-        .join(centre, centre.c.id == slot.c.centre_id)
+        .join(centre, centre.c.id == first_slot.c.centre_id)
+        .join(rules, rules.c.code == centre.c.vaccine_code)
         .where(
-            slot.c.id == bindparam("given_first_slot_id", type_=BigInteger),
-            slot.c.starts_at > now,
-            slot.c.booked < slot.c.capacity,
+            first_slot.c.id == bindparam("given_first_slot_id", type_=BigInteger),
+            first_slot.c.starts_at > now,
+            first_slot.c.booked < first_slot.c.capacity,
             centre.c.active.is_(True),
         )
         .cte("first")
     )
     # The recommended day is `second_dose_days` on (Singapore keeps no summer time, so the
     # Singapore date moves with the instant); the window's start may be earlier than that.
-    earliest = first.c.day + func.greatest(
-        _by_vaccine(first.c.vaccine_code, "window_min_days"),
-        _by_vaccine(first.c.vaccine_code, "second_dose_days"),
-    )
-    latest = first.c.day + _by_vaccine(first.c.vaccine_code, "window_max_days")
-    preferred = first.c.starts_at + func.make_interval(
-        0, 0, 0, _by_vaccine(first.c.vaccine_code, "second_dose_days")
-    )
-    second_slot = slot.alias("second_slot")
+    earliest = first.c.day + first.c.earliest_days
+    latest = first.c.day + first.c.latest_days
+    preferred = first.c.starts_at + first.c.second_dose
+    second_slot = slot.alias("s2")
     second = (
         select(second_slot.c.id, second_slot.c.starts_at)
         .select_from(first)
@@ -160,11 +187,11 @@ def _statement(with_consent: bool) -> Any:
         .cte("second")
     )
 
-    age = func.date_part("year", func.age(first.c.day, registration.c.date_of_birth))
-    old_enough = [age >= _by_vaccine(first.c.vaccine_code, "min_age")]
+    age = extract("year", func.age(first.c.day, registration.c.date_of_birth))
+    old_enough = [age >= first.c.min_age]
     if not with_consent:
-        old_enough.append(age >= _by_vaccine(first.c.vaccine_code, "consent_below_age"))
-    attempt = t["attempt"]
+        old_enough.append(age >= first.c.consent_below_age)
+    attempt = t["attempt"].alias("a")
     limited = exists().where(
         attempt.c.window_started_at > bindparam("given_window_started", type_=now.type),
         or_(
@@ -177,8 +204,9 @@ def _statement(with_consent: bool) -> Any:
             )
         ),
     )
+    active = booking.alias("b")
     already = exists().where(
-        booking.c.resident_id == invitation.c.resident_id, booking.c.status == "active"
+        active.c.resident_id == invitation.c.resident_id, active.c.status == "active"
     )
     gate = (
         update(invitation)
