@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import pstats
 import random
 import signal
@@ -41,6 +40,7 @@ from appointments_booking_surge import (
     drop_database,
     free_port,
     prepare,
+    process_tree_cpu,
     serve,
 )
 
@@ -48,24 +48,6 @@ from smartnation.app import create_app
 from smartnation.cli import upgrade_database
 from smartnation.core.config import DatabaseSettings, Settings, WebSettings
 from smartnation.core.db import Database
-
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by a process and its live children."""
-    total = 0.0
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    for one in pids:
-        try:
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICKS
-    return total
 
 
 def booking_request(nation: Nation, person: tuple[str, str], rng: random.Random) -> dict[str, Any]:
@@ -186,7 +168,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of in-process bookings"
     )
-    parser.add_argument("--py-spy", metavar="FILE", help="record the server with py-spy (collapsed stacks) while it books")
+    parser.add_argument(
+        "--py-spy",
+        metavar="FILE",
+        help="record the server with py-spy (collapsed stacks) while it books",
+    )
     args = parser.parse_args()
     url = create_database()
     server = None
@@ -202,7 +188,22 @@ def main() -> None:
         server = serve(url, args.workers, port)
         spy = None
         if args.py_spy:
-            spy = subprocess.Popen(["py-spy", "record", "--format", "raw", "--rate", "400", "--subprocesses", "--output", args.py_spy, "--pid", str(server.pid)], stdout=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "400",
+                    "--subprocesses",
+                    "--output",
+                    args.py_spy,
+                    "--pid",
+                    str(server.pid),
+                ],
+                stdout=subprocess.DEVNULL,
+            )
             time.sleep(2)
         before = process_tree_cpu(server.pid)
         made, client_cpu = asyncio.run(over_http(f"http://127.0.0.1:{port}", nation, over))
@@ -221,7 +222,9 @@ def main() -> None:
             f"server CPU per booking (HTTP, one client, {made} bookings, {args.workers} worker): {server_cpu / made * 1000:.2f} ms"
         )
         print(f"  client CPU per booking (httpx): {client_cpu / made * 1000:.2f} ms")
-        print(f"  for scale, server CPU per GET /healthz (one SELECT 1 through the same stack): {health_cpu / made * 1000:.2f} ms")
+        print(
+            f"  for scale, server CPU per GET /healthz (one SELECT 1 through the same stack): {health_cpu / made * 1000:.2f} ms"
+        )
         asyncio.run(in_process(url, nation, local, args.profile))
     finally:
         if server is not None:

@@ -260,3 +260,27 @@ def test_a_full_second_dose_day_is_explained_by_the_full_path(
         assert session.get(Slot, first).booked == 0  # type: ignore[union-attr]
         invitation = session.scalars(sa.select(Invitation)).one()
         assert invitation.status == "sent"
+
+
+def test_a_15_year_old_books_at_a_pfizer_centre_only_with_consent(
+    nation: Database, client: TestClient
+) -> None:
+    credentials = _invited(nation, 15, 15)
+    request = {**credentials, "first_slot_id": _slot(nation, "PFZ-VC")}
+    refused = client.post("/api/v1/appointments/bookings", json=request)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["code"] == "consent_required"
+    booked = client.post(
+        "/api/v1/appointments/bookings", json={**request, "parental_consent_by": " Dad "}
+    )
+    assert booked.status_code == 201, booked.text
+    with nation.transaction() as session:
+        booking = session.get(Booking, booked.json()["id"])
+        assert booking is not None and booking.parental_consent_by == "Dad"
+        event = session.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.action == "appointments.booking.booked",
+                AuditEvent.subject_id == str(booking.id),
+            )
+        ).one()
+        assert event.details["parental_consent_by"] == "Dad"

@@ -244,6 +244,11 @@ def _statement(with_consent: bool) -> Any:
         .returning(slot.c.id)
         .cte("claims")
     )
+    # The booking names the places as `claims` returns them. Should an UPDATE skip a row (under
+    # concurrent updates PostgreSQL may), the slot id is NULL, the NOT NULL constraint refuses the
+    # statement and nothing of it stays: never an invitation or a place taken without a booking.
+    first_claimed = select(claims.c.id).where(claims.c.id == gate.c.first_id).scalar_subquery()
+    second_claimed = select(claims.c.id).where(claims.c.id == second.c.id).scalar_subquery()
     new_booking = (
         insert(booking)
         .from_select(
@@ -267,8 +272,8 @@ def _statement(with_consent: bool) -> Any:
                 gate.c.resident_id,
                 gate.c.centre_id,
                 gate.c.vaccine_code,
-                gate.c.first_id,
-                second.c.id,
+                first_claimed,
+                second_claimed,
                 gate.c.id,
                 literal("active"),
                 bindparam("given_qr_token", type_=String),
@@ -280,9 +285,7 @@ def _statement(with_consent: bool) -> Any:
                 literal([], booking.c.reminded.type),
             )
             .select_from(gate)
-            .join(second, true())
-            # Both places taken, or no booking (and the capacity check has refused it anyway).
-            .where(select(func.count()).select_from(claims).scalar_subquery() == 2),
+            .join(second, true()),
         )
         .returning(booking.c.id, booking.c.resident_id, booking.c.qr_token)
         .cte("new_booking")
