@@ -13,11 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from nas_support import NO, has_sms_number, make_centres, open_everyone, people
+from nas_support import invite_adults
 
 from smartnation.appointments import service
 from smartnation.appointments.api import _book as book_by_api
-from smartnation.appointments.demand import SentInvitation
 from smartnation.appointments.models import Booking, Invitation, Registration, Slot
 from smartnation.appointments.schemas import BookingIn
 from smartnation.core.clock import today_in_singapore
@@ -45,26 +44,7 @@ def _assert_invariants(database: Database) -> tuple[int, int]:
 
 def _prepare(database: Database, population: int, capacity: int) -> list[tuple[int, int]]:
     """People registered and invited; returns (resident_id, invitation_id) for each."""
-    return [(s.resident_id, s.invitation_id) for s in _invite(database, population, capacity)]
-
-
-def _invite(database: Database, population: int, capacity: int) -> list[SentInvitation]:
-    """People registered and invited, with the codes their SMS carried."""
-    people(database, population, seed=11)
-    with database.transaction() as session:
-        make_centres(session, capacity=capacity, days=30, slots_per_day=2)
-        open_everyone(session)
-        adults = session.execute(
-            sa.text(
-                "SELECT nric, mobile FROM registry_resident WHERE mobile IS NOT NULL "
-                "AND date_of_birth < :cutoff ORDER BY id"
-            ),
-            {"cutoff": "2006-01-01"},
-        ).all()
-        for nric, mobile in adults:
-            if has_sms_number(mobile):
-                service.register_interest(session, nric=nric, answers=NO)
-        return service.invite_cohort(session, "all")
+    return [(s.resident_id, s.invitation_id) for s in invite_adults(database, population, capacity)]
 
 
 def test_hundreds_of_concurrent_bookings_never_overbook(
@@ -167,7 +147,7 @@ def test_hundreds_of_concurrent_api_bookings_by_code_never_overbook(
     """The API's path: one statement per booking by code, the full path for every refusal."""
     if backend != "postgresql":
         pytest.skip("SQLite takes one writer at a time; concurrency is PostgreSQL's test")
-    invited = _invite(fresh_database, 900, capacity=4)
+    invited = invite_adults(fresh_database, 900, capacity=4)
     nrics = {sent.resident_id: _nric(fresh_database, sent.resident_id) for sent in invited}
     with fresh_database.transaction() as session:
         centre = service.get_centre(session, "PFZ-VC")

@@ -23,6 +23,7 @@ database constraints (capacity check, one active booking per person) guard both 
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -38,7 +39,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     cast,
-    column,
     exists,
     extract,
     func,
@@ -49,15 +49,16 @@ from sqlalchemy import (
     true,
     union_all,
     update,
-    values,
 )
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
 
 from smartnation.appointments import catalogue, demand, guard
 from smartnation.appointments.booking import BookingView
 from smartnation.appointments.models import Booking, Centre, CodeAttempt, Invitation, Registration
 from smartnation.appointments.models import Slot as SlotModel
+from smartnation.appointments.settings import get_appointment_settings
 from smartnation.core.audit import AuditEvent
 from smartnation.core.clock import utcnow
 from smartnation.core.db import Database
@@ -83,29 +84,24 @@ class CodeBooking:
 
 
 def _vaccine_rules() -> Any:
-    """The catalogue's rules (static per process) as a VALUES list to join centres to."""
-    return values(
-        column("code", String),
-        column("min_age", Integer),
-        column("consent_below_age", Integer),
-        column("earliest_days", Integer),
-        column("latest_days", Integer),
-        column("second_dose", Interval),
-        name="rules",
-    ).data(
-        [
-            (
-                v.code,
-                v.min_age,
-                v.consent_below_age,
-                # Not before the recommended day, even where the window opens earlier.
-                max(v.window_min_days, v.second_dose_days),
-                v.window_max_days,
-                timedelta(days=v.second_dose_days),
-            )
-            for v in catalogue.vaccines().values()
-        ]
-    )
+    """The catalogue's rules (static per process) as rows to join centres to.
+
+    A UNION of literal rows rather than VALUES: SQLAlchemy caches the compiled form of a
+    statement only when all of its parts can be cached, and VALUES with data cannot.
+    """
+    rows = [
+        select(
+            literal(v.code, String).label("code"),
+            literal(v.min_age, Integer).label("min_age"),
+            literal(v.consent_below_age, Integer).label("consent_below_age"),
+            # Not before the recommended day, even where the window opens earlier.
+            literal(max(v.window_min_days, v.second_dose_days), Integer).label("earliest_days"),
+            literal(v.window_max_days, Integer).label("latest_days"),
+            literal(timedelta(days=v.second_dose_days), Interval).label("second_dose"),
+        )
+        for v in catalogue.vaccines().values()
+    ]
+    return union_all(*rows).subquery("rules")
 
 
 @cache
@@ -357,6 +353,50 @@ def _statement(with_consent: bool) -> Any:
     )
 
 
+def runs_async(database: Database) -> bool:
+    """Whether bookings by code go through `book_by_code_async`: PostgreSQL, not in a test's
+    outer transaction (there `book_by_code` joins it)."""
+    return database.dialect == "postgresql" and not isinstance(database.bind, Connection)
+
+
+_async_engines: dict[tuple[str, int], AsyncEngine] = {}
+
+
+def _async_engine(database: Database) -> AsyncEngine:
+    """The process's asyncio engine for the booking statement: one per event loop, since
+    psycopg's async connections belong to the loop that opened them."""
+    url = database.engine.url.render_as_string(hide_password=False)
+    key = (url, id(asyncio.get_running_loop()))
+    engine = _async_engines.get(key)
+    if engine is None:
+        size = get_appointment_settings().booking_concurrency
+        # No pre-ping: a connection found dead fails the statement, the pool drops it, and the
+        # booking is answered by the full path on the ordinary engine, which pings.
+        # The waiting room lets no more than `size` bookings at once into a process's loop.
+        engine = create_async_engine(database.engine.url, pool_size=size, max_overflow=0)
+        _async_engines[key] = engine
+    return engine
+
+
+async def book_by_code_async(database: Database, request: CodeBooking) -> BookingView | None:
+    """`book_by_code` on the event loop with psycopg's async driver: no thread-pool hop, one
+    round trip. None when `book_two_doses` must answer instead (nothing was written)."""
+    prepared = _prepare(request)
+    if prepared is None:
+        return None
+    statement, values = prepared
+    engine = _async_engine(database)
+    try:
+        async with engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            row = (await autocommit.execute(statement, values)).first()
+    except DBAPIError:
+        # Refused (slot filled, double submit, deadlock victim) or the connection was lost: the
+        # full path says which, or books on a fresh connection.
+        return None
+    return _view(row)
+
+
 def book_by_code(database: Database, session: Session, request: CodeBooking) -> BookingView | None:
     """Book in one statement on PostgreSQL, or None when `book_two_doses` must answer instead.
 
@@ -380,6 +420,22 @@ def book_by_code(database: Database, session: Session, request: CodeBooking) -> 
 
 def try_book(connection: Connection, request: CodeBooking) -> BookingView | None:
     """Book in one statement, or None when the full path must answer (nothing was written)."""
+    prepared = _prepare(request)
+    if prepared is None:
+        return None
+    statement, values = prepared
+    try:
+        row = connection.execute(statement, values).first()
+    except DBAPIError as refused:
+        # A slot filled, a double submit, a deadlock victim: the full path says which.
+        if getattr(refused.orig, "sqlstate", None) is None:
+            raise
+        return None
+    return _view(row)
+
+
+def _prepare(request: CodeBooking) -> tuple[Any, dict[str, Any]] | None:
+    """The statement and its values for a request; None when the code cannot be one."""
     try:
         nric = parse_nric(request.nric)
         code = demand.normalise_code(request.booking_code)
@@ -400,13 +456,10 @@ def try_book(connection: Connection, request: CodeBooking) -> BookingView | None
         "given_consent": consent,
         "given_actor": request.actor,
     }
-    try:
-        row = connection.execute(_statement(consent is not None), values).first()
-    except DBAPIError as refused:
-        # A slot filled, a double submit, a deadlock victim: the full path says which.
-        if getattr(refused.orig, "sqlstate", None) is None:
-            raise
-        return None
+    return _statement(consent is not None), values
+
+
+def _view(row: Any) -> BookingView | None:
     if row is None:
         return None
     vaccine = catalogue.vaccine(row.vaccine_code)
