@@ -11,13 +11,14 @@ success fits in one PostgreSQL statement of data-modifying CTEs, built here with
   unused, the code-attempt limits are not used up, the person is registered and screened
   eligible, old enough for the centre's vaccine (or under the consent age with consent given),
   has no active booking, and both slots exist;
-- `claims`: one place taken in both slots (in id order, so concurrent bookings never deadlock);
-  the `booked <= capacity` check refuses the whole statement when either slot has just filled;
-- the booking row, its audit entry and the job that sends the confirmation SMS.
+- `claims`: one place taken in both slots by one UPDATE; the `booked <= capacity` check refuses
+  the whole statement when either slot has just filled;
+- the booking row (its slot ids taken from what `claims` returned, so a place not taken is a
+  NULL that refuses the statement), its audit entry and the job that sends the confirmation SMS.
 
-A statement is atomic: when any check fails nothing is written, and the caller answers with
-`book_two_doses`, which gives the precise reason (wrong code, slot full, too young, replay of an
-idempotency key, ...). So this path only ever does what the full path would do on success; the
+A statement is atomic: when any check fails nothing is written (a deadlock victim likewise), and
+the caller answers with `book_two_doses`, which gives the precise reason (wrong code, slot full,
+too young, replay of an idempotency key, ...). So this path only ever does what the full path would do on success; the
 database constraints (capacity check, one active booking per person) guard both alike.
 """
 
