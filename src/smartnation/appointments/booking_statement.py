@@ -18,8 +18,9 @@ success fits in one PostgreSQL statement of data-modifying CTEs, built here with
 
 A statement is atomic: when any check fails nothing is written (a deadlock victim likewise), and
 the caller answers with `book_two_doses`, which gives the precise reason (wrong code, slot full,
-too young, replay of an idempotency key, ...). So this path only ever does what the full path would do on success; the
-database constraints (capacity check, one active booking per person) guard both alike.
+too young, replay of an idempotency key, ...). So this path only ever does what the full path
+would do on success; the database constraints (capacity check, one active booking per person)
+guard both alike.
 """
 
 from __future__ import annotations
