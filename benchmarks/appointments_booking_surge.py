@@ -34,10 +34,13 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
+from pathlib import Path
 
+import aiohttp
 import httpx
 import phonenumbers
 import psycopg
@@ -233,6 +236,69 @@ def serve(url: str, workers: int, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("the server did not start")
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its live children (the uvicorn
+    workers), read from /proc: a measure of work done that machine load does not change much."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for one in pids:
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS
+    return total
+
+
+def transactions(url: str) -> int:
+    """Transactions committed or rolled back in the benchmark's database so far."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass
+class Cost:
+    """CPU of the server and of the load generator, and database transactions, over a phase."""
+
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
+    transactions: int = 0
+
+    @classmethod
+    def measure(cls, url: str, server_pid: int, phase: Callable[[], None]) -> Cost:
+        server, client, done = process_tree_cpu(server_pid), time.process_time(), transactions(url)
+        phase()
+        # Backends report their counts when idle, at most ten seconds late (PostgreSQL 15+).
+        time.sleep(11.0)
+        return cls(
+            process_tree_cpu(server_pid) - server,
+            time.process_time() - client,
+            transactions(url) - done - 1,
+        )
+
+
+def load_client(base: str, clients: int, timeout: float) -> aiohttp.ClientSession:
+    """The load generator's HTTP client: aiohttp, keep-alive, one connection per simulated client.
+
+    It shares the machine's cores with the server, so it must cost little: about a fifth of the
+    CPU per request of httpx here.
+    """
+    return aiohttp.ClientSession(
+        base,
+        connector=aiohttp.TCPConnector(limit=clients),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    )
+
+
 def percentile(values: list[float], fraction: float) -> float:
     if not values:
         return float("nan")
@@ -245,15 +311,15 @@ async def read_health(base: str, clients: int, seconds: float) -> float:
     this machine right now, the ceiling for any endpoint."""
     done = 0
     stop = time.perf_counter() + seconds
-    async with httpx.AsyncClient(
-        base_url=base, limits=httpx.Limits(max_connections=clients), timeout=30
-    ) as client:
+    async with load_client(base, clients, 30) as client:
 
         async def reader() -> None:
             nonlocal done
             while time.perf_counter() < stop:
-                if (await client.get("/healthz")).status_code == 200:
-                    done += 1
+                async with client.get("/healthz") as response:
+                    await response.read()
+                    if response.status == 200:
+                        done += 1
 
         await asyncio.gather(*(reader() for _ in range(clients)))
     return done / seconds
@@ -265,20 +331,19 @@ async def read_availability(
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
     stop = time.perf_counter() + seconds
-    async with httpx.AsyncClient(
-        base_url=base, limits=httpx.Limits(max_connections=clients), timeout=30
-    ) as client:
+    async with load_client(base, clients, 30) as client:
 
         async def reader() -> None:
             rng = random.Random()
             while time.perf_counter() < stop:
                 centre, day = rng.choice(nation.centres), rng.choice(nation.days)
                 started = time.perf_counter()
-                response = await client.get(
+                async with client.get(
                     f"/api/v1/appointments/centres/{centre}/availability", params={"day": day}
-                )
+                ) as response:
+                    await response.read()
                 latencies.append(time.perf_counter() - started)
-                statuses[response.status_code] += 1
+                statuses[response.status] += 1
 
         await asyncio.gather(*(reader() for _ in range(clients)))
     return len(latencies), latencies, statuses
@@ -301,9 +366,7 @@ async def book_all(
     for person in people:
         queue.put_nowait(person)
     started = time.perf_counter()
-    async with httpx.AsyncClient(
-        base_url=base, limits=httpx.Limits(max_connections=clients), timeout=60
-    ) as client:
+    async with load_client(base, clients, 60) as client:
 
         async def booker() -> None:
             rng = random.Random()
@@ -318,34 +381,35 @@ async def book_all(
                     slot = rng.choice(nation.slots[(centre, day)])
                     sent = time.perf_counter()
                     try:
-                        response = await client.post(
+                        async with client.post(
                             "/api/v1/appointments/bookings",
                             json={"nric": nric, "booking_code": code, "first_slot_id": slot},
                             headers={"Idempotency-Key": key},
-                        )
-                    except httpx.HTTPError as error:
+                        ) as response:
+                            status = response.status
+                            body = (
+                                await response.json(content_type=None)
+                                if response.content_type.endswith("json")
+                                else {}
+                            )
+                            retry_after = response.headers.get("retry-after")
+                    except (aiohttp.ClientError, TimeoutError) as error:
                         run.codes[f"transport:{type(error).__name__}"] += 1
                         await asyncio.sleep(0.5)
                         continue
                     elapsed = time.perf_counter() - sent
-                    run.statuses[response.status_code] += 1
-                    if response.status_code == 201:
+                    run.statuses[status] += 1
+                    if status == 201:
                         run.latencies.append(elapsed)
-                        run.booked[nric] = response.json()["id"]
+                        run.booked[nric] = body["id"]
                         break
-                    if response.status_code in (429, 503):
-                        retry_after = response.headers.get("retry-after")
+                    if status in (429, 503):
                         if retry_after is None:
                             run.waits_without_retry_after += 1
                         await asyncio.sleep(float(retry_after or 1) * rng.uniform(0.5, 1.0))
                         continue
-                    body = (
-                        response.json()
-                        if response.headers.get("content-type", "").endswith("json")
-                        else {}
-                    )
-                    run.codes[str(body.get("code", response.status_code))] += 1
-                    if response.status_code != 409:
+                    run.codes[str(body.get("code", status))] += 1
+                    if status != 409:
                         break  # a refusal that retrying cannot fix (should not happen here)
 
         await asyncio.gather(*(booker() for _ in range(clients)))
@@ -476,7 +540,9 @@ def main() -> None:
             read_availability(base, nation, args.clients, args.read_seconds)
         )
         run = BookingRun()
-        asyncio.run(book_all(base, nation, steady, args.clients, run))
+        steady_cost = Cost.measure(
+            url, server.pid, lambda: asyncio.run(book_all(base, nation, steady, args.clients, run))
+        )
         steady_rate = len(run.booked) / run.elapsed
         steady_latencies = list(run.latencies)
         steady_statuses = Counter(run.statuses)
@@ -506,6 +572,10 @@ def main() -> None:
             f"  booking latency (201): p50 {percentile(steady_latencies, 0.5) * 1000:.1f} ms, p99 {percentile(steady_latencies, 0.99) * 1000:.1f} ms, mean {statistics.fmean(steady_latencies) * 1000:.1f} ms"
         )
         print(f"  answers: {dict(steady_statuses)}; refusals {dict(run.codes)}")
+        per = 1000 / max(1, len(steady))
+        print(
+            f"  per booking: server CPU {steady_cost.server_cpu * per:.2f} ms, load generator CPU {steady_cost.client_cpu * per:.2f} ms, database transactions {steady_cost.transactions / max(1, len(steady)):.2f}"
+        )
         waited = burst_run.statuses[429] + burst_run.statuses[503]
         print(
             f"10x burst: {args.clients * 10} clients, {len(burst):,} people; answers {dict(burst_run.statuses)}"

@@ -127,3 +127,24 @@ def sms_to(session: Session, mobile: str, template: str | None = None) -> list[M
     if template:
         query = query.where(Message.template == f"appointments.{template}")
     return list(session.scalars(query.order_by(Message.id.desc())))
+
+
+def invite_adults(
+    database: Database, population: int, capacity: int
+) -> list[service.SentInvitation]:
+    """People registered and invited, with the codes their SMS carried."""
+    people(database, population, seed=11)
+    with database.transaction() as session:
+        make_centres(session, capacity=capacity, days=30, slots_per_day=2)
+        open_everyone(session)
+        adults = session.execute(
+            sa.text(
+                "SELECT nric, mobile FROM registry_resident WHERE mobile IS NOT NULL "
+                "AND date_of_birth < :cutoff ORDER BY id"
+            ),
+            {"cutoff": "2006-01-01"},
+        ).all()
+        for nric, mobile in adults:
+            if has_sms_number(mobile):
+                service.register_interest(session, nric=nric, answers=NO)
+        return service.invite_cohort(session, "all")

@@ -7,14 +7,18 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from nas_support import first_slot, invite, make_centres, people, resident_aged
+from nas_support import first_slot, invite, make_centres, people, resident_aged, sms_to
 
 from conftest import test_settings as settings_for
 from smartnation.app import create_app
+from smartnation.appointments import demand
+from smartnation.appointments.booking import book_two_doses
 from smartnation.appointments.demand import _check_character
-from smartnation.appointments.models import Invitation, Slot
+from smartnation.appointments.models import Booking, Invitation, Slot
+from smartnation.core.audit import AuditEvent, current_actor
 from smartnation.core.clock import today_in_singapore, utcnow
 from smartnation.core.db import Database
+from smartnation.core.jobs import Job, Worker
 
 
 @pytest.fixture
@@ -162,3 +166,121 @@ def test_expired_invitation_and_bad_bodies(nation: Database, client: TestClient)
 def test_check_in_needs_the_staff_role(nation: Database, client: TestClient) -> None:
     response = client.post("/api/v1/appointments/checkins", json={"centre": "PFZ-VC"})
     assert response.status_code == 401
+
+
+def test_a_booking_by_code_leaves_what_book_two_doses_leaves(
+    nation: Database, client: TestClient, backend: str
+) -> None:
+    """On PostgreSQL the API books in one statement; the rows, audit and SMS match the full path."""
+    first = _slot(nation, "PFZ-VC")
+    made = []
+    for skip, via_api in ((0, True), (1, False)):
+        credentials = _invited(nation, skip=skip)
+        if via_api:
+            response = client.post(
+                "/api/v1/appointments/bookings",
+                json={**credentials, "first_slot_id": first},
+                headers={"Idempotency-Key": "k1"},
+            )
+            assert response.status_code == 201, response.text
+            booking_id = response.json()["id"]
+        else:
+            as_public = current_actor.set("anonymous")  # as the web layer sets it
+            with nation.transaction() as session:
+                invitation = demand.find_invitation(
+                    session, credentials["nric"], credentials["booking_code"]
+                )
+                booking_id = book_two_doses(
+                    session,
+                    resident_id=invitation.resident_id,
+                    first_slot_id=first,
+                    invitation_id=invitation.id,
+                    idempotency_key="k1",
+                ).id
+            current_actor.reset(as_public)
+        Worker(nation).run_until_idle()
+        with nation.transaction() as session:
+            booking = session.get(Booking, booking_id)
+            assert booking is not None
+            event = session.scalars(
+                sa.select(AuditEvent).where(
+                    AuditEvent.action == "appointments.booking.booked",
+                    AuditEvent.subject_id == str(booking_id),
+                )
+            ).one()
+            registration = demand.get_registration(session, booking.resident_id)
+            assert registration is not None
+            sms = sms_to(session, registration.mobile, "confirmation")
+            queued = session.scalars(
+                sa.select(Job).where(Job.name == "appointments.send_confirmation")
+            ).all()
+            made.append(
+                {
+                    "slots": (booking.first_slot_id, booking.second_slot_id),
+                    "row": (
+                        booking.centre_id,
+                        booking.vaccine_code,
+                        booking.idempotency_key,
+                        booking.booked_by,
+                        booking.invitation_id is not None,
+                        booking.reminded,
+                        len(booking.qr_token),
+                    ),
+                    "audit": (event.actor, event.on_behalf_of, event.details),
+                    "sms": [m.body for m in sms],
+                    "confirmation_jobs": len(queued),
+                }
+            )
+        if via_api:  # its places back, for the full path to take the same ones
+            client.post("/api/v1/appointments/bookings/cancel", json=credentials)
+    api, full = made
+    assert api["slots"] == full["slots"] and api["row"] == full["row"]
+    assert api["audit"] == full["audit"]
+    assert len(api["sms"]) == 1 and api["sms"] == full["sms"][:1]
+    # The one-statement path queues the SMS as a job; the full path sends it in the request.
+    assert api["confirmation_jobs"] == (1 if backend == "postgresql" else 0)
+
+
+def test_a_full_second_dose_day_is_explained_by_the_full_path(
+    nation: Database, client: TestClient
+) -> None:
+    credentials = _invited(nation)
+    first = _slot(nation, "PFZ-VC")
+    with nation.transaction() as session:
+        session.execute(
+            sa.update(Slot)
+            .where(Slot.id != first, Slot.day > today_in_singapore() + timedelta(days=7))
+            .values(booked=Slot.capacity)
+        )
+    response = client.post(
+        "/api/v1/appointments/bookings", json={**credentials, "first_slot_id": first}
+    )
+    assert response.status_code == 409 and response.json()["code"] == "no_second_dose_slot"
+    with nation.transaction() as session:
+        assert session.get(Slot, first).booked == 0  # type: ignore[union-attr]
+        invitation = session.scalars(sa.select(Invitation)).one()
+        assert invitation.status == "sent"
+
+
+def test_a_15_year_old_books_at_a_pfizer_centre_only_with_consent(
+    nation: Database, client: TestClient
+) -> None:
+    credentials = _invited(nation, 15, 15)
+    request = {**credentials, "first_slot_id": _slot(nation, "PFZ-VC")}
+    refused = client.post("/api/v1/appointments/bookings", json=request)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["code"] == "consent_required"
+    booked = client.post(
+        "/api/v1/appointments/bookings", json={**request, "parental_consent_by": " Dad "}
+    )
+    assert booked.status_code == 201, booked.text
+    with nation.transaction() as session:
+        booking = session.get(Booking, booked.json()["id"])
+        assert booking is not None and booking.parental_consent_by == "Dad"
+        event = session.scalars(
+            sa.select(AuditEvent).where(
+                AuditEvent.action == "appointments.booking.booked",
+                AuditEvent.subject_id == str(booking.id),
+            )
+        ).one()
+        assert event.details["parental_consent_by"] == "Dad"

@@ -13,10 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from nas_support import NO, has_sms_number, make_centres, open_everyone, people
+from nas_support import invite_adults
 
 from smartnation.appointments import service
-from smartnation.appointments.models import Booking, Registration, Slot
+from smartnation.appointments.api import _book as book_by_api
+from smartnation.appointments.models import Booking, Invitation, Registration, Slot
+from smartnation.appointments.schemas import BookingIn
 from smartnation.core.clock import today_in_singapore
 from smartnation.core.db import Database
 from smartnation.core.errors import DomainError
@@ -42,22 +44,7 @@ def _assert_invariants(database: Database) -> tuple[int, int]:
 
 def _prepare(database: Database, population: int, capacity: int) -> list[tuple[int, int]]:
     """People registered and invited; returns (resident_id, invitation_id) for each."""
-    people(database, population, seed=11)
-    with database.transaction() as session:
-        make_centres(session, capacity=capacity, days=30, slots_per_day=2)
-        open_everyone(session)
-        adults = session.execute(
-            sa.text(
-                "SELECT nric, mobile FROM registry_resident WHERE mobile IS NOT NULL "
-                "AND date_of_birth < :cutoff ORDER BY id"
-            ),
-            {"cutoff": "2006-01-01"},
-        ).all()
-        for nric, mobile in adults:
-            if has_sms_number(mobile):
-                service.register_interest(session, nric=nric, answers=NO)
-        sent = service.invite_cohort(session, "all")
-        return [(s.resident_id, s.invitation_id) for s in sent]
+    return [(s.resident_id, s.invitation_id) for s in invite_adults(database, population, capacity)]
 
 
 def test_hundreds_of_concurrent_bookings_never_overbook(
@@ -143,3 +130,67 @@ def test_concurrent_double_submits_with_one_key_make_one_booking(
     assert len(ids) == 24 and len(set(ids)) == 1
     bookings, places = _assert_invariants(fresh_database)
     assert (bookings, places) == (1, 2)
+
+
+def _nric(database: Database, resident_id: int) -> str:
+    with database.transaction() as session:
+        registration = session.scalar(
+            sa.select(Registration).where(Registration.resident_id == resident_id)
+        )
+        assert registration is not None
+        return registration.nric
+
+
+def test_hundreds_of_concurrent_api_bookings_by_code_never_overbook(
+    backend: str, fresh_database: Database
+) -> None:
+    """The API's path: one statement per booking by code, the full path for every refusal."""
+    if backend != "postgresql":
+        pytest.skip("SQLite takes one writer at a time; concurrency is PostgreSQL's test")
+    invited = invite_adults(fresh_database, 900, capacity=4)
+    nrics = {sent.resident_id: _nric(fresh_database, sent.resident_id) for sent in invited}
+    with fresh_database.transaction() as session:
+        centre = service.get_centre(session, "PFZ-VC")
+        days = service.open_days(session, centre.id, today_in_singapore(), limit=2)
+        targets = [
+            slot.id for day in days[:2] for slot in service.availability(session, centre.id, day)
+        ]
+    assert len(targets) == 4
+    start = threading.Barrier(THREADS)
+    outcomes: Counter[str] = Counter()
+    answered: dict[str, set[int]] = {}
+    lock = threading.Lock()
+    rng = random.Random(5)
+    # Each person clicks twice with one idempotency key (the same request twice).
+    chosen = [(sent, rng.choice(targets)) for sent in invited]
+    attempts = [pick for pick in chosen for _ in range(2)]
+
+    def attempt(index: int) -> None:
+        if index < THREADS:
+            start.wait()
+        sent, slot_id = attempts[index]
+        body = BookingIn(
+            nric=nrics[sent.resident_id], booking_code=sent.code, first_slot_id=slot_id
+        )
+        try:
+            booked = book_by_api(fresh_database, body, "10.0.0.1", f"key-{sent.resident_id}")
+            outcome = "booked"
+            with lock:
+                answered.setdefault(body.nric, set()).add(booked.id)
+        except DomainError as error:
+            outcome = error.code
+        with lock:
+            outcomes[outcome] += 1
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(pool.map(attempt, range(len(attempts))))
+    bookings, places = _assert_invariants(fresh_database)
+    assert bookings == 16 and places == 32
+    assert len(answered) == 16 and all(len(ids) == 1 for ids in answered.values())
+    assert set(outcomes) <= {"booked", "slot_full", "already_booked", "code_used"}
+    with fresh_database.transaction() as session:
+        # A code is used exactly when its booking exists: no invitation claimed for nothing.
+        used = session.scalar(
+            sa.select(sa.func.count()).select_from(Invitation).where(Invitation.status == "booked")
+        )
+        assert used == bookings

@@ -446,6 +446,31 @@ def _book(
     return booking
 
 
+def send_confirmation(session: Session, booking_id: int) -> None:
+    """Send a booking's confirmation SMS (the job a one-statement booking queues); never twice."""
+    booking = session.get(Booking, booking_id)
+    if booking is None or booking.status != "active":
+        return
+    registration = _registration(session, booking.resident_id)
+    centre = session.get(Centre, booking.centre_id)
+    assert centre is not None
+    times = dict(
+        session.execute(
+            select(Slot.id, Slot.starts_at).where(
+                Slot.id.in_([booking.first_slot_id, booking.second_slot_id])
+            )
+        ).all()
+    )
+    _confirm(
+        session,
+        booking,
+        registration,
+        centre,
+        times[booking.first_slot_id],
+        times[booking.second_slot_id],
+    )
+
+
 def _replay(
     session: Session, resident_id: int, idempotency_key: str, first_slot_id: int
 ) -> Booking | None:

@@ -1,4 +1,5 @@
-"""Appointment jobs: the SMS reminder the day before each dose (hourly; safe to run twice)."""
+"""Appointment jobs: the booking confirmation SMS and the reminder the day before each dose
+(hourly); both safe to run twice."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from smartnation.appointments import reminders
+from smartnation.appointments import booking, reminders
+from smartnation.appointments.booking_statement import CONFIRMATION_ATTEMPTS, CONFIRMATION_JOB
 from smartnation.core.jobs import job, periodic
+
+
+@job(CONFIRMATION_JOB, max_attempts=CONFIRMATION_ATTEMPTS)
+def send_confirmation(session: Session, payload: dict[str, Any]) -> None:
+    """Confirm a booking made in one statement by SMS (the idempotency key sends it once)."""
+    booking.send_confirmation(session, int(payload["booking_id"]))
 
 
 @job("appointments.send_reminders", max_attempts=3)

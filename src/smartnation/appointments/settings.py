@@ -16,6 +16,8 @@ class AppointmentSettings(BaseSettings):
     booking_concurrency: int = 12
     # How long a request may wait for its turn before being asked to come back (429).
     waiting_seconds: float = 1.0
+    # How many may wait for a turn at once; beyond that, requests are refused (429) at once.
+    max_waiting: int = 48
     retry_after_seconds: int = 2
 
 
