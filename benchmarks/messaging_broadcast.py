@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,8 +99,47 @@ def start_fake(rate: float | None) -> tuple[subprocess.Popen[str], str]:
     return process, line.strip().split()[-1]
 
 
+def cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def database_cpu(database: Database) -> float:
+    """CPU so far of every server process connected to the benchmark's database."""
+    with database.connection() as connection:
+        pids = connection.scalars(
+            sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        ).all()
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except psutil.Error:
+            pass
+    return total
+
+
+def database_counters(database: Database) -> tuple[int, int]:
+    """Committed transactions and updated rows of the benchmark's database so far."""
+    with database.connection() as connection:
+        connection.execute(sa.text("SELECT pg_stat_clear_snapshot()"))
+        row = connection.execute(
+            sa.text(
+                "SELECT xact_commit, tup_updated FROM pg_stat_database "
+                "WHERE datname = current_database()"
+            )
+        ).one()
+    return int(row[0]), int(row[1])
+
+
 def dispatch(
-    url: str, database: Database, campaign_id: int, workers: int, provider: str, rate: float
+    url: str,
+    database: Database,
+    campaign_id: int,
+    workers: int,
+    provider: str,
+    rate: float,
+    fake_pid: int,
 ) -> tuple[int, float, int]:
     env = {
         **os.environ,
@@ -108,6 +148,7 @@ def dispatch(
         "SMARTNATION_MESSAGING_WHATSAPP_BASE_URL": provider,
         "SMARTNATION_MESSAGING_WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
         "SMARTNATION_MESSAGING_WHATSAPP_ACCESS_TOKEN": "test-access-token",
+        # 0: no pacing on our side (the uncapped stand-in).
         "SMARTNATION_MESSAGING_WHATSAPP_RATE_PER_SECOND": str(rate),
         "SMARTNATION_MESSAGING_WHATSAPP_BURST": str(max(1.0, rate / 20)),
         "SMARTNATION_MESSAGING_DISPATCH_REDIS_URL": "redis://127.0.0.1:6379/0",
@@ -126,15 +167,24 @@ def dispatch(
         )
         for _ in range(workers)
     ]
+    fake_before = cpu_seconds(fake_pid)
+    commits_before, updated_before = database_counters(database)
+    worker_cpu = database_seconds = 0.0
     try:
+        time.sleep(3.0)  # let the workers import and connect before the clock starts
+        started_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
+        database_before = database_cpu(database)
         with database.transaction() as session:
             campaigns.get(session, campaign_id).status = "sending"
         while True:
-            time.sleep(1.0)
+            time.sleep(0.5)
             with database.transaction() as session:
                 if campaigns.get(session, campaign_id).status == "completed":
                     break
+        worker_cpu = sum(cpu_seconds(proc.pid) for proc in procs) - started_cpu
+        database_seconds = database_cpu(database) - database_before
     finally:
+        fake_cpu = cpu_seconds(fake_pid) - fake_before
         for proc in procs:
             proc.terminate()
         for proc in procs:
@@ -148,6 +198,14 @@ def dispatch(
                 sa.func.count().filter(Message.status == "failed"),
             ).where(Message.campaign_id == campaign_id)
         ).one()
+    commits, updated = database_counters(database)
+    per = 1e6 / max(sent, 1)
+    print(
+        f"  CPU per message: workers {worker_cpu * per:.0f} us, stand-in {fake_cpu * per:.0f} us, "
+        f"PostgreSQL {database_seconds * per:.0f} us; per 1,000 messages: "
+        f"{(commits - commits_before) * 1000 / max(sent, 1):.1f} transactions, "
+        f"{(updated - updated_before) * 1000 / max(sent, 1):.0f} row updates"
+    )
     return sent, (last - first).total_seconds(), failed
 
 
@@ -188,7 +246,7 @@ def main() -> None:
                     {"name": name, "n": size},
                 )
         for label, segment, rate in (
-            ("uncapped stand-in", "sample", 10_000_000.0),
+            ("uncapped stand-in", "sample", 0.0),
             ("WhatsApp cap 1,000/s", "capped", 1000.0),
         ):
             campaign_id = approved(database, label, segment)
@@ -198,7 +256,7 @@ def main() -> None:
             fake, provider = start_fake(None if segment == "sample" else 1000.0)
             try:
                 sent, seconds, failed = dispatch(
-                    url, database, campaign_id, args.workers, provider, rate
+                    url, database, campaign_id, args.workers, provider, rate, fake.pid
                 )
             finally:
                 fake.terminate()

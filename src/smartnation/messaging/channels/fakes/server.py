@@ -11,7 +11,11 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+import uvloop
 from starlette.types import ASGIApp
+
+from smartnation.messaging.channels.fakes import lean
+from smartnation.messaging.channels.fakes.lean import Handler
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -96,6 +100,13 @@ def serve_foreground(app: ASGIApp, host: str, port: int) -> None:
     sock = bind(host, port)
     print(f"listening on http://{host}:{sock.getsockname()[1]}", flush=True)
     uvicorn.Server(_config(app)).run(sockets=[sock])
+
+
+def serve_lean_foreground(handler: Handler, host: str, port: int) -> None:
+    """`serve_foreground` for the bare server (uvloop, one process, no framework)."""
+    sock = bind(host, port)
+    print(f"listening on http://{host}:{sock.getsockname()[1]}", flush=True)
+    uvloop.run(lean.serve(handler, sock))
 
 
 def cli_arguments(description: str, **extra: Any) -> argparse.ArgumentParser:
