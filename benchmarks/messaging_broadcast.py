@@ -104,6 +104,19 @@ def cpu_seconds(pid: int) -> float:
     return times.user + times.system
 
 
+def settle(procs: list[subprocess.Popen[str]], timeout: float = 180.0) -> None:
+    """Wait until the workers have started (imports done, polling idly), so that their start-up
+    is not counted in the CPU per message."""
+    deadline = time.monotonic() + timeout
+    before = [cpu_seconds(proc.pid) for proc in procs]
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = [cpu_seconds(proc.pid) for proc in procs]
+        if all(b - a < 0.15 for a, b in zip(before, now, strict=True)):
+            return
+        before = now
+
+
 def database_cpu(database: Database) -> float:
     """CPU so far of every server process connected to the benchmark's database."""
     with database.connection() as connection:
@@ -140,6 +153,7 @@ def dispatch(
     provider: str,
     rate: float,
     fake_pid: int,
+    log_dir: str | None,
 ) -> tuple[int, float, int]:
     env = {
         **os.environ,
@@ -158,20 +172,24 @@ def dispatch(
         # No webhooks are played here: a timed-out send is retried after 5 s.
         "SMARTNATION_MESSAGING_DISPATCH_AMBIGUOUS_HOLD_SECONDS": "5",
     }
+    logs = [
+        open(Path(log_dir) / f"worker-{campaign_id}-{n}.log", "w") if log_dir else None  # noqa: SIM115
+        for n in range(workers)
+    ]
     procs = [
         subprocess.Popen(
             [str(SMARTNATION), "worker"],
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=log or subprocess.DEVNULL,
+            stderr=log or subprocess.DEVNULL,
         )
-        for _ in range(workers)
+        for log in logs
     ]
     fake_before = cpu_seconds(fake_pid)
     commits_before, updated_before = database_counters(database)
     worker_cpu = database_seconds = 0.0
     try:
-        time.sleep(3.0)  # let the workers import and connect before the clock starts
+        settle(procs)
         started_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
         database_before = database_cpu(database)
         with database.transaction() as session:
@@ -215,6 +233,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=50_000, help="messages dispatched uncapped")
     parser.add_argument("--capped-sample", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-logs", help="a folder for the worker processes' output")
     args = parser.parse_args()
     url = create_postgres_database("smartnation_bench_broadcast")
     try:
@@ -256,7 +275,7 @@ def main() -> None:
             fake, provider = start_fake(None if segment == "sample" else 1000.0)
             try:
                 sent, seconds, failed = dispatch(
-                    url, database, campaign_id, args.workers, provider, rate, fake.pid
+                    url, database, campaign_id, args.workers, provider, rate, fake.pid, args.worker_logs
                 )
             finally:
                 fake.terminate()
