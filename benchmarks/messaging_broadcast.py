@@ -1,7 +1,8 @@
 """A national broadcast on PostgreSQL: queue 1.2 million subscribers, then dispatch with N workers.
 
 1. 1.2 million WhatsApp subscribers in four languages, generated set-based in the database.
-2. Render and queue the whole audience: one INSERT ... SELECT, each language's text rendered once.
+2. Render and queue the whole audience: one INSERT ... SELECT per committed step of 200,000
+   subscribers (as a worker does), each language's text rendered once.
 3. Sustained dispatch: N `smartnation worker` processes send a sample of the audience to the
    local WhatsApp Cloud API stand-in with no rate cap; the rate is measured from the rows' own
    sent_at times (first to last), so worker start-up is not counted.
@@ -36,6 +37,7 @@ from smartnation.core.db import Database  # noqa: E402
 from smartnation.core.web.auth import Principal  # noqa: E402
 from smartnation.messaging import campaigns  # noqa: E402
 from smartnation.messaging.campaigns import CampaignDraft  # noqa: E402
+from smartnation.messaging.dispatch import queue_in_steps  # noqa: E402
 from smartnation.messaging.models import Message  # noqa: E402
 
 AUTHOR = Principal("person", "bench-author", "Author", frozenset({"messaging.officer"}))
@@ -233,6 +235,9 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=50_000, help="messages dispatched uncapped")
     parser.add_argument("--capped-sample", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--queue-step", type=int, default=200_000, help="subscribers queued per committed step"
+    )
     parser.add_argument("--worker-logs", help="a folder for the worker processes' output")
     args = parser.parse_args()
     url = create_postgres_database("smartnation_bench_broadcast")
@@ -244,8 +249,11 @@ def main() -> None:
 
         national = approved(database, "National update")
         started = time.perf_counter()
-        with database.transaction() as session:
-            queued = campaigns.queue_audience(session, national)
+
+        def progress(rows: int) -> None:
+            print(f"  {rows:,} rows queued at {time.perf_counter() - started:.1f} s", flush=True)
+
+        queued = queue_in_steps(database, national, args.queue_step, progress)
         queue_seconds = time.perf_counter() - started
         print(
             f"render + queue: {queued:,} message rows in {queue_seconds:.1f} s "
@@ -269,8 +277,8 @@ def main() -> None:
             ("WhatsApp cap 1,000/s", "capped", 1000.0),
         ):
             campaign_id = approved(database, label, segment)
+            queue_in_steps(database, campaign_id, args.queue_step)
             with database.transaction() as session:
-                campaigns.queue_audience(session, campaign_id)
                 campaigns.pause(session, AUTHOR, campaign_id)
             fake, provider = start_fake(None if segment == "sample" else 1000.0)
             try:

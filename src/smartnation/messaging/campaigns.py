@@ -332,21 +332,47 @@ def due_for_queueing(session: Session, now: datetime | None = None) -> list[int]
     return list(session.scalars(query.order_by(Campaign.id)))
 
 
-def queue_audience(session: Session, campaign_id: int) -> int:
-    """Turn the audience into message rows in one statement; returns how many rows were added.
+@dataclass(frozen=True)
+class QueueStep:
+    """What one step of queueing did: rows added, and the subscriber id to go on after."""
 
-    Safe to run twice: the (campaign, subscriber) idempotency key skips anyone already queued.
+    added: int
+    # None once the whole audience is queued.
+    last_subscriber: int | None
+
+
+def queue_audience_step(
+    session: Session, campaign_id: int, after: int = 0, size: int | None = None
+) -> QueueStep | None:
+    """Queue the audience's subscribers with ids above `after`, `size` of them (all if None).
+
+    One `INSERT ... SELECT` per step; the idempotency key (campaign, subscriber) makes a step
+    run twice add nobody twice. The step that reaches the end marks the campaign queued and
+    sending. Returns None when the campaign may not be queued (cancelled meanwhile, say).
     """
     campaign = get(session, campaign_id, lock=True)
     if campaign.status not in ("approved", "sending", "paused") or campaign.queued:
-        return 0
+        return None
     rendered = check_texts(campaign.texts, campaign.variables, campaign.languages)
     now = utcnow()
+    upto = None
+    if size is not None:
+        # The id `size` subscribers on: a walk of the primary key, whatever the audience.
+        upto = session.scalar(
+            select(Subscriber.id)
+            .where(Subscriber.id > after)
+            .order_by(Subscriber.id)
+            .offset(size - 1)
+            .limit(1)
+        )
     key = literal(f"campaign:{campaign.id}:") + cast(Subscriber.id, String)
     body = case(
         *((Subscriber.language == code, literal(text)) for code, text in rendered.items()),
         else_=literal(rendered.get("en", next(iter(rendered.values())))),
     )
+    conditions = [*_audience(campaign), Subscriber.id > after]
+    if upto is not None:
+        conditions.append(Subscriber.id <= upto)
     source = select(
         key,
         Subscriber.channel,
@@ -359,7 +385,7 @@ def queue_audience(session: Session, campaign_id: int) -> int:
         literal(now, type_=Message.created_at.type),
         literal(campaign.id),
         Subscriber.id,
-    ).where(*_audience(campaign))  # type: ignore[arg-type]
+    ).where(*conditions)  # type: ignore[arg-type]
     columns = [
         "idempotency_key",
         "channel",
@@ -380,18 +406,33 @@ def queue_audience(session: Session, campaign_id: int) -> int:
         .from_select(columns, source)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
+    # SQLAlchemy keeps an INSERT's row count only when asked to.
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
+    added = int(result.rowcount)  # type: ignore[attr-defined]
+    # Progress for the campaign page while a large audience is queued step by step.
+    campaign.recipients = added if after == 0 else campaign.recipients + added
+    if upto is not None:
+        session.flush()
+        return QueueStep(added, upto)
     count = select(func.count()).select_from(Message).where(Message.campaign_id == campaign.id)
-    before = int(session.scalar(count) or 0)
-    session.execute(statement)
+    campaign.recipients = int(session.scalar(count) or 0)
     campaign.queued = True
     campaign.queued_at = now
-    campaign.recipients = int(session.scalar(count) or 0)
-    added = campaign.recipients - before
     if campaign.status == "approved":
         campaign.status = "sending"
     _event(session, campaign, "queued", recipients=campaign.recipients)
     session.flush()
-    return int(added)
+    return QueueStep(added, None)
+
+
+def queue_audience(session: Session, campaign_id: int) -> int:
+    """Turn the whole audience into message rows in one statement; returns how many were added.
+
+    Safe to run twice: the (campaign, subscriber) idempotency key skips anyone already queued.
+    Workers queue national audiences in committed steps instead (`dispatch.queue_in_steps`).
+    """
+    step = queue_audience_step(session, campaign_id)
+    return step.added if step is not None else 0
 
 
 def pause(session: Session, officer: Principal, campaign_id: int) -> Campaign:

@@ -24,13 +24,23 @@ import socket
 import string
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import uvloop
-from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    func,
+    select,
+    text,
+    update,
+)
 
 from smartnation.core.clock import utcnow
 from smartnation.core.db import Database, UTCDateTime
@@ -392,11 +402,7 @@ class Dispatcher:
         """Queue the audience of approved campaigns whose time has come."""
         with self.db.transaction() as session:
             due = campaigns.due_for_queueing(session)
-        added = 0
-        for campaign_id in due:
-            with self.db.transaction() as session:
-                added += campaigns.queue_audience(session, campaign_id)
-        return added
+        return sum(queue_in_steps(self.db, cid, self.settings.queue_step) for cid in due)
 
     def complete(self, campaign_id: int) -> bool:
         with self.db.transaction() as session:
@@ -506,6 +512,61 @@ class Dispatcher:
         if self._statements is not None:
             self._statements.dispose()
             self._statements = None
+
+
+@contextmanager
+def _queueing_lock(database: Database, campaign_id: int) -> Iterator[bool]:
+    """Whether this process may queue the campaign: one process at a time queues a campaign.
+
+    On PostgreSQL a session advisory lock on a connection of its own, held across the steps'
+    commits and released if the process dies, so that workers polling at the same moment do
+    not each walk the whole audience. SQLite has one writer anyway.
+    """
+    if database.dialect != "postgresql" or database.bind is not None:
+        yield True
+        return
+    key = func.hashtextextended(f"smartnation.messaging.queue:{campaign_id}", 0)
+    with database.engine.connect() as connection:
+        mine = bool(connection.scalar(select(func.pg_try_advisory_lock(key))))
+        connection.commit()
+        try:
+            yield mine
+        finally:
+            if mine:
+                connection.scalar(select(func.pg_advisory_unlock(key)))
+                connection.commit()
+
+
+def queue_in_steps(
+    database: Database,
+    campaign_id: int,
+    step_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Queue a campaign's audience in committed steps of `step_size` subscribers.
+
+    Each step is one set-based `INSERT ... SELECT` in its own transaction, so a national
+    audience is never one long transaction and the campaign's recipient count grows as it goes.
+    A step repeated after a crash adds nobody twice (the idempotency key); the campaign is
+    marked queued only by the step that reaches the end. Returns the rows added.
+    """
+    added = 0
+    with _queueing_lock(database, campaign_id) as mine:
+        if not mine:
+            return 0
+        after = 0
+        while True:
+            with database.transaction() as session:
+                step = campaigns.queue_audience_step(session, campaign_id, after, step_size)
+            if step is None:
+                return added
+            added += step.added
+            if progress is not None:
+                progress(added)
+            log.info("campaign %s: %s message rows queued", campaign_id, added)
+            if step.last_subscriber is None:
+                return added
+            after = step.last_subscriber
 
 
 def _template_parameters(texts: dict[str, str], variables: dict[str, str]) -> tuple[str, ...]:
