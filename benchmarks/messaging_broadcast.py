@@ -18,6 +18,7 @@ requests/s) and the goal (1.2 million queued within 60 s; 5,000 messages/s dispa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -127,10 +128,9 @@ def database_cpu(database: Database) -> float:
         ).all()
     total = 0.0
     for pid in pids:
-        try:
+        # A connection that closed meanwhile is gone with its CPU.
+        with contextlib.suppress(psutil.Error):
             total += cpu_seconds(pid)
-        except psutil.Error:
-            pass
     return total
 
 
@@ -190,12 +190,14 @@ def dispatch(
     fake_before = cpu_seconds(fake_pid)
     commits_before, updated_before = database_counters(database)
     worker_cpu = database_seconds = 0.0
+    signalled = None
     try:
         settle(procs)
         started_cpu = sum(cpu_seconds(proc.pid) for proc in procs)
         database_before = database_cpu(database)
         with database.transaction() as session:
             campaigns.get(session, campaign_id).status = "sending"
+            signalled = session.scalar(sa.select(sa.func.now()))
         while True:
             time.sleep(0.5)
             with database.transaction() as session:
@@ -226,7 +228,13 @@ def dispatch(
         f"{(commits - commits_before) * 1000 / max(sent, 1):.1f} transactions, "
         f"{(updated - updated_before) * 1000 / max(sent, 1):.0f} row updates"
     )
-    return sent, (last - first).total_seconds(), failed
+    sustained = (last - first).total_seconds()
+    whole = (last - signalled).total_seconds()
+    print(
+        f"  {sent / max(whole, 1e-6):,.0f} messages/s from the start signal to the last record "
+        f"({whole:.1f} s, including the workers noticing the campaign)"
+    )
+    return sent, sustained, failed
 
 
 def main() -> None:
@@ -248,6 +256,7 @@ def main() -> None:
         print(f"generated {args.subscribers:,} subscribers in 4 languages in {seconds:.1f} s")
 
         national = approved(database, "National update")
+        queue_cpu = database_cpu(database)
         started = time.perf_counter()
 
         def progress(rows: int) -> None:
@@ -255,9 +264,11 @@ def main() -> None:
 
         queued = queue_in_steps(database, national, args.queue_step, progress)
         queue_seconds = time.perf_counter() - started
+        queue_cpu = database_cpu(database) - queue_cpu
         print(
             f"render + queue: {queued:,} message rows in {queue_seconds:.1f} s "
-            f"({queued / queue_seconds:,.0f} rows/s); goal: 1,200,000 within 60 s"
+            f"({queued / queue_seconds:,.0f} rows/s; PostgreSQL CPU {queue_cpu * 1e6 / queued:.0f}"
+            " us a row); goal: 1,200,000 within 60 s"
         )
         with database.transaction() as session:
             campaigns.pause(session, AUTHOR, national)
@@ -283,15 +294,23 @@ def main() -> None:
             fake, provider = start_fake(None if segment == "sample" else 1000.0)
             try:
                 sent, seconds, failed = dispatch(
-                    url, database, campaign_id, args.workers, provider, rate, fake.pid, args.worker_logs
+                    url,
+                    database,
+                    campaign_id,
+                    args.workers,
+                    provider,
+                    rate,
+                    fake.pid,
+                    args.worker_logs,
                 )
             finally:
                 fake.terminate()
                 fake.wait()
             print(
                 f"dispatch, {label}, {args.workers} worker processes: {sent:,} sent "
-                f"({failed} failed) in {seconds:.1f} s = {sent / max(seconds, 1e-6):,.0f} "
-                f"messages/s ({sent / max(seconds, 1e-6) / args.workers:,.0f} per worker)"
+                f"({failed} failed); sustained (first to last record) {seconds:.1f} s = "
+                f"{sent / max(seconds, 1e-6):,.0f} messages/s "
+                f"({sent / max(seconds, 1e-6) / args.workers:,.0f} per worker)"
             )
         print(
             "peers: Postman ~200 messages/s per worker; GOV.UK Notify ~350 requests/s; "

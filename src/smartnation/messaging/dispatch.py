@@ -293,7 +293,9 @@ class Dispatcher:
         errors: list[str | None] = []
         untils: list[datetime] = []
 
-        def add(row: ClaimedRow, kind: str, pid: str | None, error: str | None, until: datetime):
+        def add(
+            row: ClaimedRow, kind: str, pid: str | None, error: str | None, until: datetime
+        ) -> None:
             ids.append(row.id)
             outcomes.append(kind)
             pids.append(pid)

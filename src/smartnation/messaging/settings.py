@@ -14,7 +14,7 @@ class DispatchSettings(BaseSettings):
     enabled: bool = True
     # Rows claimed (and marked "sending") per round; also the most a killed worker leaves
     # ambiguous. Kept near what a channel sends in about a second.
-    window: int = Field(default=400, ge=1, le=10_000)
+    window: int = Field(default=1000, ge=1, le=10_000)
     # Subscribers queued per committed step when a campaign's audience is queued: a national
     # audience is never one long transaction, and its progress shows as it goes.
     queue_step: int = Field(default=200_000, ge=1)

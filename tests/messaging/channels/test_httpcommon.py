@@ -1,7 +1,6 @@
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-
-import json
 
 import pytest
 from multidict import CIMultiDict

@@ -94,9 +94,7 @@ class HttpChannel(BoundedChannel):
         self._given_session = session
         self._session: aiohttp.ClientSession | None = None
         self._base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=timeout, sock_read=timeout
-        )
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
         self._default_headers = {"Authorization": aiohttp.encode_basic_auth(*auth)} if auth else {}
         self._slots = asyncio.Semaphore(self.policy.concurrency)
         self._urls: dict[str, URL] = {}
@@ -131,14 +129,14 @@ class HttpChannel(BoundedChannel):
     ) -> ProviderResponse:
         """POST and read the whole reply; raises one of `TRANSPORT_ERRORS` on a transport fault."""
         client = self._client()
-        async with self._slots:
-            async with client.post(
-                self._url(path), json=json, data=data, headers=headers
-            ) as response:
-                content = await response.read()
-                return ProviderResponse(
-                    response.status, response.reason or "", response.headers, content
-                )
+        async with (
+            self._slots,
+            client.post(self._url(path), json=json, data=data, headers=headers) as response,
+        ):
+            content = await response.read()
+            return ProviderResponse(
+                response.status, response.reason or "", response.headers, content
+            )
 
     async def aclose(self) -> None:
         session, self._session = self._session, None

@@ -30,7 +30,6 @@ from smartnation.messaging.channels.fakes.server import (
 )
 from smartnation.messaging.channels.whatsapp import sign_payload
 
-
 # A reply as plain data (status, JSON body, extra headers): both servers below encode it.
 Reply = tuple[int, dict[str, Any], dict[str, str]]
 
