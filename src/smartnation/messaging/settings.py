@@ -35,6 +35,14 @@ class DispatchSettings(BaseSettings):
     redis_url: str = ""
 
 
+class RetentionSettings(BaseSettings):
+    """How long message rows (recipients and texts) are kept."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTNATION_MESSAGING_RETENTION_")
+
+    days: int = Field(default=180, ge=1)
+
+
 class WebhookSettings(BaseSettings):
     """What inbound webhooks are checked against."""
 
