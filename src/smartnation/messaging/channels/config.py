@@ -82,6 +82,8 @@ class WhatsAppSettings(ChannelSettings):
     verify_token: SecretStr = SecretStr("")
     # Meta's default per business number; raised to 1,000/s on request.
     rate_per_second: float | None = 80.0
+    # Requests in flight a process needs: rate times the reply's latency (1,000/s at 250 ms).
+    concurrency: int = Field(default=256, ge=1)
     # Our language -> WhatsApp template language code; JSON in the environment.
     language_codes: dict[Language, str] = Field(
         default_factory=lambda: dict(DEFAULT_LANGUAGE_CODES)
