@@ -127,23 +127,30 @@ def test_queueing_in_committed_steps_queues_everyone_once_and_shows_progress(
     assert queue_in_steps(database, campaign_id, 5) == 0
 
 
-def test_a_step_repeated_after_a_crash_adds_nobody_twice(database: Database) -> None:
+def test_queueing_resumes_after_the_last_committed_step(database: Database) -> None:
     add_subscribers(database, 12)
     campaign_id = approved_campaign(database)
     with database.transaction() as session:
-        first = campaigns.queue_audience_step(session, campaign_id, 0, 8)
-        assert first is not None and first.added == 8 and first.last_subscriber is not None
-    # The worker died before going on: the next run starts again from the beginning.
+        first = campaigns.queue_audience_step(session, campaign_id, 8)
+        assert first == campaigns.QueueStep(8, False)
+    # A worker that died during its next step: the step rolled back with it.
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        campaigns.queue_audience_step(session, campaign_id, 8)
+        raise RuntimeError("worker killed")
     assert queue_in_steps(database, campaign_id, 8) == 4
     with database.transaction() as session:
         assert campaigns.get(session, campaign_id).recipients == 12
+        subscribers = session.scalars(
+            sa.select(Message.subscriber_id).where(Message.campaign_id == campaign_id)
+        ).all()
+        assert len(subscribers) == len(set(subscribers)) == 12
 
 
 def test_a_campaign_cancelled_while_queueing_stops_queueing(database: Database) -> None:
     add_subscribers(database, 10)
     campaign_id = approved_campaign(database)
     with database.transaction() as session:
-        assert campaigns.queue_audience_step(session, campaign_id, 0, 4) is not None
+        assert campaigns.queue_audience_step(session, campaign_id, 4) is not None
         campaigns.cancel(session, AUTHOR, campaign_id)
     assert queue_in_steps(database, campaign_id, 4) == 0
     with database.transaction() as session:

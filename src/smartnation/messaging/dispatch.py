@@ -549,26 +549,25 @@ def queue_in_steps(
 
     Each step is one set-based `INSERT ... SELECT` in its own transaction, so a national
     audience is never one long transaction and the campaign's recipient count grows as it goes.
-    A step repeated after a crash adds nobody twice (the idempotency key); the campaign is
-    marked queued only by the step that reaches the end. Returns the rows added.
+    Each step goes on from the last committed one (so a crash loses at most the step under
+    way, which rolls back); the campaign is marked queued only by the step that reaches the
+    end. Returns the rows added.
     """
     added = 0
     with _queueing_lock(database, campaign_id) as mine:
         if not mine:
             return 0
-        after = 0
         while True:
             with database.transaction() as session:
-                step = campaigns.queue_audience_step(session, campaign_id, after, step_size)
+                step = campaigns.queue_audience_step(session, campaign_id, step_size)
             if step is None:
                 return added
             added += step.added
             if progress is not None:
                 progress(added)
             log.info("campaign %s: %s message rows queued", campaign_id, added)
-            if step.last_subscriber is None:
+            if step.done:
                 return added
-            after = step.last_subscriber
 
 
 def _template_parameters(texts: dict[str, str], variables: dict[str, str]) -> tuple[str, ...]:

@@ -165,3 +165,6 @@ class Campaign(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     # True once the audience has been queued as message rows.
     queued: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Queueing goes in committed steps over subscriber ids: the last id a committed step
+    # covered, where the next step (or a worker resuming after a crash) goes on.
+    queued_through: Mapped[int | None] = mapped_column(BigId)
