@@ -1,14 +1,14 @@
 """Sustained sends a second through the WhatsApp adapter, against the limit of the link.
 
-Local WhatsApp Cloud API stand-ins run in their own processes (uvicorn with httptools): one
+Local WhatsApp Cloud API stand-ins run in their own processes (the bare httptools server): one
 uncapped, and capped ones (1,000 and 100 messages a second by default) that answer 130429
 beyond the cap.
 
 1. Uncapped: first the stand-in's own ceiling (bare HTTP/1.1 over asyncio streams, no client
    library). Then, for each in-flight bound, plain POSTs of a ready-made body through one
-   `httpx.AsyncClient` with that many pooled connections, and the adapter's `send_many`
-   (which builds each payload, parses each reply, and lends one single-connection client
-   per request in flight). The ratios are printed.
+   `aiohttp.ClientSession` with that many pooled connections, and the adapter's `send_many`
+   (which builds each payload and parses each reply over the same kind of session). The
+   ratios are printed.
 2. Capped: the adapter with a token bucket at the cap, which should hold it with no 130429 at
    all; then with no bucket and rate-limit retries, which should still lose nothing. A cap is
    only tested when the client can go faster than it, hence the lower cap beside 1,000/s.
@@ -29,7 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from smartnation.messaging.channels.base import (
     ChannelKind,
@@ -93,27 +94,28 @@ class Run:
 
 
 async def raw_posts(url: str, count: int, concurrency: int) -> Run:
-    """Plain POSTs of one pre-encoded body through one httpx client, `concurrency` in flight."""
+    """Plain POSTs of one pre-encoded body through one aiohttp session, `concurrency` in flight."""
     channel = WhatsAppCloudChannel(phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN)
     body = json.dumps(channel.build_payload(messages(1)[0])).encode()
     await channel.aclose()
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
-    path = f"/v23.0/{PHONE_NUMBER_ID}/messages"
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    target = URL(f"{url}/v23.0/{PHONE_NUMBER_ID}/messages")
     ok = 0
     remaining = iter(range(count))
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
 
         async def worker() -> None:
             nonlocal ok
             for _ in remaining:
-                response = await client.post(path, content=body, headers=headers)
-                ok += response.status_code == 200
+                async with session.post(target, data=body, headers=headers) as response:
+                    await response.read()
+                    ok += response.status == 200
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return Run(f"plain httpx, {concurrency} in flight", count, elapsed, ok)
+    return Run(f"plain aiohttp, {concurrency} in flight", count, elapsed, ok)
 
 
 async def server_ceiling(url: str, count: int, concurrency: int) -> Run:
@@ -225,7 +227,7 @@ async def uncapped(count: int, concurrencies: list[int], rounds: int) -> None:
             show(raw)
             show(adapter)
             print(
-                f"  adapter / plain httpx: {adapter.per_second / raw.per_second:.2f}; "
+                f"  adapter / plain aiohttp: {adapter.per_second / raw.per_second:.2f}; "
                 f"adapter / stand-in ceiling: {adapter.per_second / ceiling.per_second:.2f}"
             )
 

@@ -18,6 +18,7 @@ from smartnation.core.errors import Conflict, InvalidInput, NotAllowed
 from smartnation.core.web.auth import Principal
 from smartnation.messaging import campaigns
 from smartnation.messaging.campaigns import CampaignDraft
+from smartnation.messaging.dispatch import queue_in_steps
 from smartnation.messaging.models import Campaign, Message
 
 
@@ -102,6 +103,61 @@ def test_queueing_is_set_based_renders_per_language_and_never_twice(database: Da
         assert bodies["zh"].startswith("疫苗接种中心将于 1 June 开放。")
         assert bodies["ta"].endswith("விலக STOP என்று பதிலளிக்கவும்.")
         assert campaigns.get(session, campaign_id).status == "sending"
+
+
+def test_queueing_in_committed_steps_queues_everyone_once_and_shows_progress(
+    database: Database,
+) -> None:
+    add_subscribers(database, 23)
+    add_subscribers(database, 4, topic="transport", start=1000)  # outside the audience
+    add_subscribers(database, 6, start=2000)
+    campaign_id = approved_campaign(database)
+    seen: list[int] = []
+    assert queue_in_steps(database, campaign_id, 5, seen.append) == 29
+    # Steps walk subscriber ids 5 at a time, the audience's and others' alike.
+    assert seen == [5, 10, 15, 20, 23, 26, 29]
+    with database.transaction() as session:
+        campaign = campaigns.get(session, campaign_id)
+        assert (campaign.status, campaign.queued, campaign.recipients) == ("sending", True, 29)
+        keys = session.scalars(
+            sa.select(Message.subscriber_id).where(Message.campaign_id == campaign_id)
+        ).all()
+        assert len(keys) == len(set(keys)) == 29
+    # Queued already: a second run (another worker, a retried job) adds nothing.
+    assert queue_in_steps(database, campaign_id, 5) == 0
+
+
+def test_queueing_resumes_after_the_last_committed_step(database: Database) -> None:
+    add_subscribers(database, 12)
+    campaign_id = approved_campaign(database)
+    with database.transaction() as session:
+        first = campaigns.queue_audience_step(session, campaign_id, 8)
+        assert first == campaigns.QueueStep(8, False)
+    # A worker that died during its next step: the step rolled back with it.
+    with pytest.raises(RuntimeError), database.transaction() as session:
+        campaigns.queue_audience_step(session, campaign_id, 8)
+        raise RuntimeError("worker killed")
+    assert queue_in_steps(database, campaign_id, 8) == 4
+    with database.transaction() as session:
+        assert campaigns.get(session, campaign_id).recipients == 12
+        subscribers = session.scalars(
+            sa.select(Message.subscriber_id).where(Message.campaign_id == campaign_id)
+        ).all()
+        assert len(subscribers) == len(set(subscribers)) == 12
+
+
+def test_a_campaign_cancelled_while_queueing_stops_queueing(database: Database) -> None:
+    add_subscribers(database, 10)
+    campaign_id = approved_campaign(database)
+    with database.transaction() as session:
+        assert campaigns.queue_audience_step(session, campaign_id, 4) is not None
+        campaigns.cancel(session, AUTHOR, campaign_id)
+    assert queue_in_steps(database, campaign_id, 4) == 0
+    with database.transaction() as session:
+        statuses = session.scalars(
+            sa.select(Message.status).where(Message.campaign_id == campaign_id)
+        ).all()
+        assert statuses == ["cancelled"] * 4
 
 
 def test_a_broadcast_is_delivered_once_to_everyone_with_statistics_per_language(

@@ -49,3 +49,20 @@ def test_try_acquire_and_pause(key: str) -> None:
     other.pause(5)
     time.sleep(0.3)
     assert not bucket.try_acquire()  # paused for every process sharing the key
+
+
+def test_hundreds_of_concurrent_senders_share_one_connection_and_the_rate(key: str) -> None:
+    # A dispatcher window has hundreds of sends waiting at once; each used to take its own
+    # Redis connection, until the client refused ("Too many connections") mid-window.
+    bucket = RedisTokenBucket(URL, key, 1000, capacity=50)
+
+    async def window() -> float:
+        started = time.perf_counter()
+        await asyncio.gather(*(bucket.acquire() for _ in range(600)))
+        return time.perf_counter() - started
+
+    elapsed = asyncio.run(window())
+    # 600 tokens at 1,000/s with a burst of 50: at least 0.55 s.
+    assert elapsed >= 0.5, elapsed
+    clients = redis.Redis.from_url(URL).client_list()
+    assert len(clients) < 20

@@ -2,8 +2,9 @@
 
 A campaign has one text per language with `{named}` variables filled from the campaign's values;
 the texts are checked when saved and again before anything is queued. Queueing the audience is
-one set-based `INSERT ... SELECT`: each language's text is rendered once, never per recipient,
-and the idempotency key (campaign, subscriber) makes a second run add nobody twice.
+set-based, one `INSERT ... SELECT` per step over subscriber ids: each language's text is rendered
+once, never per recipient, and each step goes on from the last committed one, so nobody is
+queued twice (the unique idempotency key (campaign, subscriber) guards it too).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import string
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import String, and_, case, cast, exists, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, and_, case, cast, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from smartnation.core import audit
@@ -332,21 +332,51 @@ def due_for_queueing(session: Session, now: datetime | None = None) -> list[int]
     return list(session.scalars(query.order_by(Campaign.id)))
 
 
-def queue_audience(session: Session, campaign_id: int) -> int:
-    """Turn the audience into message rows in one statement; returns how many rows were added.
+@dataclass(frozen=True)
+class QueueStep:
+    """What one step of queueing did: rows added, and whether the whole audience is queued."""
 
-    Safe to run twice: the (campaign, subscriber) idempotency key skips anyone already queued.
+    added: int
+    done: bool
+
+
+def queue_audience_step(
+    session: Session, campaign_id: int, size: int | None = None
+) -> QueueStep | None:
+    """Queue the next `size` subscribers (by id) of the audience, or all that remain if None.
+
+    One `INSERT ... SELECT` per step, going on from `queued_through`, the last subscriber id a
+    committed step covered: read under the campaign's row lock, so steps never overlap, even
+    from two workers, and a worker that died mid-step (its step rolled back) is resumed where
+    the last committed step ended. The step that reaches the end marks the campaign queued and
+    sending. Returns None when the campaign may not be queued (cancelled meanwhile, say).
     """
     campaign = get(session, campaign_id, lock=True)
     if campaign.status not in ("approved", "sending", "paused") or campaign.queued:
-        return 0
+        return None
     rendered = check_texts(campaign.texts, campaign.variables, campaign.languages)
     now = utcnow()
+    after = campaign.queued_through or 0
+    upto = None
+    if size is not None:
+        # The id `size` subscribers on: a walk of the primary key, whatever the audience.
+        upto = session.scalar(
+            select(Subscriber.id)
+            .where(Subscriber.id > after)
+            .order_by(Subscriber.id)
+            .offset(size - 1)
+            .limit(1)
+        )
+    done = upto is None
+    if done:
+        # The last step covers everyone there is now; later subscribers missed this one.
+        upto = session.scalar(select(func.max(Subscriber.id))) or after
     key = literal(f"campaign:{campaign.id}:") + cast(Subscriber.id, String)
     body = case(
         *((Subscriber.language == code, literal(text)) for code, text in rendered.items()),
         else_=literal(rendered.get("en", next(iter(rendered.values())))),
     )
+    conditions = [*_audience(campaign), Subscriber.id > after, Subscriber.id <= upto]
     source = select(
         key,
         Subscriber.channel,
@@ -359,7 +389,7 @@ def queue_audience(session: Session, campaign_id: int) -> int:
         literal(now, type_=Message.created_at.type),
         literal(campaign.id),
         Subscriber.id,
-    ).where(*_audience(campaign))  # type: ignore[arg-type]
+    ).where(*conditions)  # type: ignore[arg-type]
     columns = [
         "idempotency_key",
         "channel",
@@ -373,25 +403,37 @@ def queue_audience(session: Session, campaign_id: int) -> int:
         "campaign_id",
         "subscriber_id",
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Message.__table__)  # type: ignore[arg-type]
-        .from_select(columns, source)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-    )
+    # No ON CONFLICT clause (a quarter of the insert's cost): steps never overlap, and should
+    # one ever meet a queued row, the unique idempotency key refuses the step whole.
+    statement = insert(Message.__table__).from_select(columns, source)  # type: ignore[arg-type]
+    # SQLAlchemy keeps an INSERT's row count only when asked to.
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
+    added = int(result.rowcount)  # type: ignore[attr-defined]
+    campaign.queued_through = upto
+    # Progress for the campaign page while a large audience is queued step by step.
+    campaign.recipients = added if after == 0 else campaign.recipients + added
+    if not done:
+        session.flush()
+        return QueueStep(added, False)
     count = select(func.count()).select_from(Message).where(Message.campaign_id == campaign.id)
-    before = int(session.scalar(count) or 0)
-    session.execute(statement)
+    campaign.recipients = int(session.scalar(count) or 0)
     campaign.queued = True
     campaign.queued_at = now
-    campaign.recipients = int(session.scalar(count) or 0)
-    added = campaign.recipients - before
     if campaign.status == "approved":
         campaign.status = "sending"
     _event(session, campaign, "queued", recipients=campaign.recipients)
     session.flush()
-    return int(added)
+    return QueueStep(added, True)
+
+
+def queue_audience(session: Session, campaign_id: int) -> int:
+    """Turn the whole audience into message rows in one statement; returns how many were added.
+
+    Safe to run twice: it goes on from where queueing ended, so nobody is queued twice.
+    Workers queue national audiences in committed steps instead (`dispatch.queue_in_steps`).
+    """
+    step = queue_audience_step(session, campaign_id)
+    return step.added if step is not None else 0
 
 
 def pause(session: Session, officer: Principal, campaign_id: int) -> Campaign:

@@ -24,14 +24,26 @@ import socket
 import string
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+import uvloop
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    create_engine,
+    func,
+    select,
+    text,
+    update,
+)
 
 from smartnation.core.clock import utcnow
-from smartnation.core.db import Database
+from smartnation.core.db import Database, UTCDateTime
 from smartnation.messaging import campaigns
 from smartnation.messaging.channels.base import (
     Channel,
@@ -55,6 +67,43 @@ from smartnation.messaging.settings import DispatchSettings
 log = logging.getLogger(__name__)
 
 _TABLE: Table = Message.__table__  # type: ignore[assignment]
+
+# Every outcome of a window in one statement. A row's status only moves forward: an accepted
+# send moves "sending" to sent (or delivered), and leaves a status a webhook already moved
+# further; a refusal, a retry or a hold applies only to a row still "sending" (a row the
+# orphan resolver has taken back is not touched).
+_OUTCOME_SET = """
+    status = CASE WHEN m.status <> 'sending' THEN m.status
+                  WHEN v.outcome = 'retry' THEN 'queued'
+                  WHEN v.outcome = 'hold' THEN m.status
+                  ELSE v.outcome END,
+    provider_message_id = CASE WHEN v.outcome IN ('sent', 'delivered') THEN v.pid
+                               ELSE m.provider_message_id END,
+    sent_at = CASE WHEN v.outcome IN ('sent', 'delivered') THEN COALESCE(m.sent_at, :now)
+                   ELSE m.sent_at END,
+    delivered_at = CASE WHEN v.outcome = 'delivered' THEN COALESCE(m.delivered_at, :now)
+                        ELSE m.delivered_at END,
+    failed_at = CASE WHEN v.outcome = 'failed' THEN :now ELSE m.failed_at END,
+    lease_until = CASE WHEN v.outcome IN ('retry', 'hold') THEN v.until END,
+    error = CASE WHEN v.outcome IN ('sent', 'delivered') THEN NULL ELSE v.error END
+"""
+_OUTCOME_WHERE = "m.id = v.id AND (v.outcome IN ('sent', 'delivered') OR m.status = 'sending')"
+# PostgreSQL: the window's outcomes as five arrays, whatever its size: one small statement
+# that the server plans once and joins by primary key.
+_RECORD_POSTGRESQL = text(
+    "UPDATE messaging_message AS m SET"
+    + _OUTCOME_SET
+    + "FROM unnest(CAST(:ids AS bigint[]), CAST(:outcomes AS text[]), CAST(:pids AS text[]), "
+    "CAST(:errors AS text[]), CAST(:untils AS timestamptz[])) AS v(id, outcome, pid, error, until) "
+    "WHERE " + _OUTCOME_WHERE
+).bindparams(bindparam("now", type_=UTCDateTime()))
+# SQLite (one process, embedded): the same statement, one row of values at a time.
+_RECORD_SQLITE = text(
+    "UPDATE messaging_message AS m SET"
+    + _OUTCOME_SET
+    + "FROM (SELECT :id AS id, :outcome AS outcome, :pid AS pid, :error AS error, "
+    ":until AS until) AS v WHERE " + _OUTCOME_WHERE
+).bindparams(bindparam("now", type_=UTCDateTime()), bindparam("until", type_=UTCDateTime()))
 
 
 @dataclass(frozen=True)
@@ -115,6 +164,29 @@ class Dispatcher:
         self._campaigns_at = 0.0
         self._cursor = 0
         self.sent_total = 0
+        self._statements: Engine | None = None
+
+    @contextmanager
+    def _one_statement(self) -> Iterator[Connection]:
+        """A connection for a statement that is a transaction by itself.
+
+        On PostgreSQL the dispatcher keeps its own small pool in autocommit: a claim or a
+        window's record is then one round trip, not four (pool ping, BEGIN, statement,
+        COMMIT). A broken connection is replaced at the next checkout after its error.
+        """
+        if self.db.dialect != "postgresql" or self.db.bind is not None:
+            with self.db.connection() as connection:
+                yield connection
+            return
+        if self._statements is None:
+            self._statements = create_engine(
+                self.db.engine.url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=self.settings.lanes + 1,
+                max_overflow=self.settings.lanes + 1,
+            )
+        with self._statements.connect() as connection:
+            yield connection
 
     # -- channels ---------------------------------------------------------------------------
     def adapters(self) -> dict[ChannelKind, Channel]:
@@ -170,135 +242,121 @@ class Dispatcher:
         return sorted(self._campaigns)
 
     def claim(self, campaign_id: int, limit: int) -> list[ClaimedRow]:
-        """Take up to `limit` queued rows of a campaign and mark them sending, leased to us."""
+        """Take up to `limit` queued rows of a campaign and mark them sending, leased to us.
+
+        One statement: the rows are locked, skipped if another worker holds them, updated and
+        returned together, and committed before any of them is sent.
+        """
         now = utcnow()
-        with self.db.transaction() as session:
-            ids = (
-                select(Message.id)
-                .where(
-                    Message.campaign_id == campaign_id,
-                    Message.status == "queued",
-                    (Message.lease_until.is_(None)) | (Message.lease_until <= now),
-                )
-                .order_by(Message.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        ids = (
+            select(Message.id)
+            .where(
+                Message.campaign_id == campaign_id,
+                Message.status == "queued",
+                (Message.lease_until.is_(None)) | (Message.lease_until <= now),
             )
-            statement = (
-                update(_TABLE)
-                .where(_TABLE.c.id.in_(ids.scalar_subquery()))
-                .values(
-                    status="sending",
-                    lease_until=now + timedelta(seconds=self.settings.lease_seconds),
-                    claimed_by=self.identity,
-                    attempts=_TABLE.c.attempts + 1,
-                )
-                .returning(
-                    _TABLE.c.id,
-                    _TABLE.c.campaign_id,
-                    _TABLE.c.channel,
-                    _TABLE.c.recipient,
-                    _TABLE.c.language,
-                    _TABLE.c.body,
-                    _TABLE.c.idempotency_key,
-                    _TABLE.c.attempts,
-                )
+            .order_by(Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        statement = (
+            update(_TABLE)
+            .where(_TABLE.c.id.in_(ids.scalar_subquery()))
+            .values(
+                status="sending",
+                lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                claimed_by=self.identity,
+                attempts=_TABLE.c.attempts + 1,
             )
-            return [ClaimedRow(*row) for row in session.execute(statement).all()]
+            .returning(
+                _TABLE.c.id,
+                _TABLE.c.campaign_id,
+                _TABLE.c.channel,
+                _TABLE.c.recipient,
+                _TABLE.c.language,
+                _TABLE.c.body,
+                _TABLE.c.idempotency_key,
+                _TABLE.c.attempts,
+            )
+        )
+        with self._one_statement() as connection:
+            return [ClaimedRow(*row) for row in connection.execute(statement).all()]
 
     def record(self, rows: Sequence[ClaimedRow], results: Sequence[SendResult]) -> RoundOutcome:
-        """Write each outcome in one transaction (a few executemany statements per round)."""
+        """Write every outcome of a window with one statement (statuses only move forward)."""
         now = utcnow()
         outcome = RoundOutcome()
-        sent: list[dict[str, object]] = []
-        delivered: list[dict[str, object]] = []
-        failed: list[dict[str, object]] = []
-        retry: list[dict[str, object]] = []
-        hold: list[dict[str, object]] = []
         by_id = {str(row.id): row for row in rows}
+        ids: list[int] = []
+        outcomes: list[str] = []
+        pids: list[str | None] = []
+        errors: list[str | None] = []
+        untils: list[datetime] = []
+
+        def add(
+            row: ClaimedRow, kind: str, pid: str | None, error: str | None, until: datetime
+        ) -> None:
+            ids.append(row.id)
+            outcomes.append(kind)
+            pids.append(pid)
+            errors.append(error)
+            untils.append(until)
+
         for result in results:
             row = by_id[result.message_id]
             if result.accepted:
                 pid = result.provider_message_id or ""
-                (delivered if pid.startswith("local-") else sent).append(
-                    {"b_id": row.id, "b_pid": pid}
-                )
+                add(row, "delivered" if pid.startswith("local-") else "sent", pid, None, now)
+                outcome.sent += 1
                 continue
             failure = result.failure
             assert failure is not None
-            text = f"{failure.code}: {failure.text}"[:2000]
+            text_ = f"{failure.code}: {failure.text}"[:2000]
             if isinstance(failure, InvalidRecipient | PermanentFailure) or not failure.retryable:
-                failed.append({"b_id": row.id, "b_error": text})
+                add(row, "failed", None, text_, now)
+                outcome.failed += 1
             elif isinstance(failure, TemporaryFailure) and failure.ambiguous:
                 if self.is_idempotent(row.channel):
-                    retry.append({"b_id": row.id, "b_until": now, "b_error": text})
+                    add(row, "retry", None, text_, now)
+                    outcome.retried += 1
                 elif row.channel == ChannelKind.WHATSAPP:
-                    hold.append({"b_id": row.id, "b_error": text})
+                    # The lease ends now: the resolver waits for WhatsApp's webhook from here.
+                    add(row, "hold", None, text_, now)
+                    outcome.held += 1
                 else:
-                    failed.append({"b_id": row.id, "b_error": "outcome-unknown: " + text})
+                    add(row, "failed", None, "outcome-unknown: " + text_, now)
+                    outcome.failed += 1
             elif row.attempts >= self.settings.max_attempts:
-                failed.append({"b_id": row.id, "b_error": text})
+                add(row, "failed", None, text_, now)
+                outcome.failed += 1
             else:
                 wait = failure.retry_after if isinstance(failure, RateLimited) else 0.0
                 backoff = self.settings.retry_backoff_seconds * 2 ** min(row.attempts - 1, 8)
-                until = now + timedelta(seconds=max(wait, backoff))
-                retry.append({"b_id": row.id, "b_until": until, "b_error": text})
-        with self.db.transaction() as session:
-            by = _TABLE.c.id == bindparam("b_id")
-            if sent or delivered:
-                for params, status in ((sent, "sent"), (delivered, "delivered")):
-                    if not params:
-                        continue
-                    session.execute(
-                        update(_TABLE)
-                        .where(by)
-                        .values(
-                            status=case(
-                                (_TABLE.c.status == "sending", status), else_=_TABLE.c.status
-                            ),
-                            provider_message_id=bindparam("b_pid"),
-                            sent_at=func.coalesce(_TABLE.c.sent_at, now),
-                            delivered_at=(
-                                func.coalesce(_TABLE.c.delivered_at, now)
-                                if status == "delivered"
-                                else _TABLE.c.delivered_at
-                            ),
-                            lease_until=None,
-                            error=None,
-                        ),
-                        params,
-                    )
-            sending = _TABLE.c.status == "sending"
-            if failed:
-                session.execute(
-                    update(_TABLE)
-                    .where(by, sending)
-                    .values(
-                        status="failed", failed_at=now, error=bindparam("b_error"), lease_until=None
-                    ),
-                    failed,
+                add(row, "retry", None, text_, now + timedelta(seconds=max(wait, backoff)))
+                outcome.retried += 1
+        if not ids:
+            return outcome
+        with self._one_statement() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    _RECORD_POSTGRESQL,
+                    {
+                        "now": now,
+                        "ids": ids,
+                        "outcomes": outcomes,
+                        "pids": pids,
+                        "errors": errors,
+                        "untils": untils,
+                    },
                 )
-            if retry:
-                session.execute(
-                    update(_TABLE)
-                    .where(by, sending)
-                    .values(
-                        status="queued",
-                        lease_until=bindparam("b_until"),
-                        error=bindparam("b_error"),
-                    ),
-                    retry,
+            else:
+                connection.execute(
+                    _RECORD_SQLITE,
+                    [
+                        {"now": now, "id": i, "outcome": o, "pid": p, "error": e, "until": u}
+                        for i, o, p, e, u in zip(ids, outcomes, pids, errors, untils, strict=True)
+                    ],
                 )
-            if hold:
-                # The lease ends now: the resolver waits for WhatsApp's webhook from here.
-                session.execute(
-                    update(_TABLE)
-                    .where(by, sending)
-                    .values(lease_until=now, error=bindparam("b_error")),
-                    hold,
-                )
-        outcome.sent, outcome.failed = len(sent) + len(delivered), len(failed)
-        outcome.retried, outcome.held = len(retry), len(hold)
         return outcome
 
     def resolve_orphans(self, limit: int = 1000) -> int:
@@ -346,11 +404,7 @@ class Dispatcher:
         """Queue the audience of approved campaigns whose time has come."""
         with self.db.transaction() as session:
             due = campaigns.due_for_queueing(session)
-        added = 0
-        for campaign_id in due:
-            with self.db.transaction() as session:
-                added += campaigns.queue_audience(session, campaign_id)
-        return added
+        return sum(queue_in_steps(self.db, cid, self.settings.queue_step) for cid in due)
 
     def complete(self, campaign_id: int) -> bool:
         with self.db.transaction() as session:
@@ -457,6 +511,63 @@ class Dispatcher:
             for adapter in self._adapters.values():
                 await adapter.aclose()
             self._adapters = None
+        if self._statements is not None:
+            self._statements.dispose()
+            self._statements = None
+
+
+@contextmanager
+def _queueing_lock(database: Database, campaign_id: int) -> Iterator[bool]:
+    """Whether this process may queue the campaign: one process at a time queues a campaign.
+
+    On PostgreSQL a session advisory lock on a connection of its own, held across the steps'
+    commits and released if the process dies, so that workers polling at the same moment do
+    not each walk the whole audience. SQLite has one writer anyway.
+    """
+    if database.dialect != "postgresql" or database.bind is not None:
+        yield True
+        return
+    key = func.hashtextextended(f"smartnation.messaging.queue:{campaign_id}", 0)
+    with database.engine.connect() as connection:
+        mine = bool(connection.scalar(select(func.pg_try_advisory_lock(key))))
+        connection.commit()
+        try:
+            yield mine
+        finally:
+            if mine:
+                connection.scalar(select(func.pg_advisory_unlock(key)))
+                connection.commit()
+
+
+def queue_in_steps(
+    database: Database,
+    campaign_id: int,
+    step_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Queue a campaign's audience in committed steps of `step_size` subscribers.
+
+    Each step is one set-based `INSERT ... SELECT` in its own transaction, so a national
+    audience is never one long transaction and the campaign's recipient count grows as it goes.
+    Each step goes on from the last committed one (so a crash loses at most the step under
+    way, which rolls back); the campaign is marked queued only by the step that reaches the
+    end. Returns the rows added.
+    """
+    added = 0
+    with _queueing_lock(database, campaign_id) as mine:
+        if not mine:
+            return 0
+        while True:
+            with database.transaction() as session:
+                step = campaigns.queue_audience_step(session, campaign_id, step_size)
+            if step is None:
+                return added
+            added += step.added
+            if progress is not None:
+                progress(added)
+            log.info("campaign %s: %s message rows queued", campaign_id, added)
+            if step.done:
+                return added
 
 
 def _template_parameters(texts: dict[str, str], variables: dict[str, str]) -> tuple[str, ...]:
@@ -475,6 +586,5 @@ def run_dispatcher(database: Database, stop: threading.Event) -> None:
     settings = DispatchSettings()
     if not settings.enabled:
         return
-    # One INFO line per provider request would be most of a broadcast's cost.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    asyncio.run(Dispatcher(database, settings).run(stop))
+    # uvloop: the event loop costs less per provider request than asyncio's own.
+    uvloop.run(Dispatcher(database, settings).run(stop))

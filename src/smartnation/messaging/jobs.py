@@ -1,15 +1,17 @@
 """Messaging jobs: deliver one queued notification (retried with backoff while the provider is
-busy), and the broadcast dispatcher every worker runs beside the job queue."""
+busy), the nightly retention purge, and the broadcast dispatcher every worker runs beside the
+job queue."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from smartnation.core.clock import utcnow
-from smartnation.core.jobs import background_loop, job
-from smartnation.messaging import delivery, dispatch, service
+from smartnation.core.jobs import background_loop, job, periodic
+from smartnation.messaging import delivery, dispatch, retention, service
 from smartnation.messaging.channels.base import DeliveryStatus
 from smartnation.messaging.models import Message
 
@@ -41,6 +43,17 @@ def deliver(session: Session, payload: dict[str, Any]) -> None:
     # Rate limited or a passing fault: roll back and let the job retry with backoff.
     raise delivery.RetryLater(f"{failure.code}: {failure.text}")
 
+
+RETENTION_JOB = "messaging.retention"
+
+
+@job(RETENTION_JOB, max_attempts=3, backoff_seconds=60.0)
+def purge_old_messages(session: Session, payload: dict[str, Any]) -> None:
+    """Purge final message rows past retention (audited)."""
+    retention.purge_expired(session)
+
+
+periodic(RETENTION_JOB, every=timedelta(days=1))
 
 # Broadcast rows are claimed by the dispatcher in windows, not as one job per message.
 background_loop("messaging.broadcasts")(dispatch.run_dispatcher)

@@ -50,9 +50,9 @@ class Message(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Broadcast rows only: which campaign and subscriber, and the dispatcher's lease on the row.
-    campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("messaging_campaign.id", ondelete="CASCADE")
-    )
+    # No foreign key: its check per row was a fifth to a third of queueing a national audience,
+    # and campaigns are never deleted (cancelled instead); rows leave by retention.
+    campaign_id: Mapped[int | None] = mapped_column(BigId)
     subscriber_id: Mapped[int | None] = mapped_column(BigId)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(120))
@@ -165,3 +165,6 @@ class Campaign(Base):
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     # True once the audience has been queued as message rows.
     queued: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Queueing goes in committed steps over subscriber ids: the last id a committed step
+    # covered, where the next step (or a worker resuming after a crash) goes on.
+    queued_through: Mapped[int | None] = mapped_column(BigId)

@@ -8,11 +8,17 @@ using the Redis server's clock so that machines with skewed clocks still agree. 
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 import redis
 import redis.asyncio as aioredis
 
 from smartnation.messaging.channels.ratelimit import TokenBucket
+
+log = logging.getLogger(__name__)
+# Tokens booked for this process are spent within this long, or given up (never hoarded).
+_BOOKING_LIFETIME = 1.0
 
 # KEYS[1]: the bucket. ARGV: rate, capacity, tokens wanted, pause seconds (0: none), and 1 to
 # reserve (the caller waits its turn: the bucket may go below zero) or 0 to take only if there.
@@ -47,7 +53,15 @@ return tostring(wait)
 
 
 class RedisTokenBucket(TokenBucket):
-    """`rate` tokens a second shared by every process using the same `key`."""
+    """`rate` tokens a second shared by every process using the same `key`.
+
+    A process books tokens in small batches (a hundredth of a second's worth, within the
+    burst), one booking at a time: one Redis round trip serves several sends, and a window of
+    hundreds of concurrent senders needs one Redis connection, not hundreds. A batch is spent
+    at the time the script gave it, so bursts stay within the bucket's capacity. Should Redis
+    be unreachable, the process paces itself at the full rate and the provider's throttling
+    answers (always safe to retry) cover the difference until Redis is back.
+    """
 
     def __init__(self, url: str, key: str, rate: float, capacity: float | None = None) -> None:
         super().__init__(rate, capacity)
@@ -55,6 +69,10 @@ class RedisTokenBucket(TokenBucket):
         self._url = url
         self._async: aioredis.Redis | None = None
         self._sync = redis.Redis.from_url(url)
+        self.batch = max(1.0, min(self.capacity, self.rate / 100))
+        self._booked = 0.0
+        self._booked_until = 0.0
+        self._booking = asyncio.Lock()
 
     def _client(self) -> aioredis.Redis:
         if self._async is None:
@@ -74,11 +92,30 @@ class RedisTokenBucket(TokenBucket):
     async def acquire(self, tokens: float = 1.0) -> None:
         if tokens > self.capacity:
             raise ValueError("cannot take more tokens than the bucket holds")
-        # One round trip: the script books our turn and says how long until it comes.
-        wait = await self._call(tokens)
-        if wait > 0:
-            await asyncio.sleep(wait)
+        # Senders queue here in arrival order; the one at the front books for those behind.
+        async with self._booking:
+            if self._booked >= tokens and time.monotonic() < self._booked_until:
+                self._booked -= tokens
+                return
+            want = max(tokens, self.batch)
+            try:
+                # One round trip: the script books our turn and says how long until it comes.
+                wait = await self._call(want)
+            except redis.RedisError:
+                log.warning("shared rate limit unreachable; pacing this process alone")
+                await super().acquire(tokens)
+                return
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._booked = want - tokens
+            self._booked_until = time.monotonic() + _BOOKING_LIFETIME
 
     def pause(self, seconds: float) -> None:
         """Stop every process sharing the bucket for `seconds` (the provider said slow down)."""
-        self._sync.eval(_SCRIPT, 1, self.key, self.rate, self.capacity, 0, max(seconds, 1e-3), 0)
+        self._booked = 0.0
+        try:
+            self._sync.eval(
+                _SCRIPT, 1, self.key, self.rate, self.capacity, 0, max(seconds, 1e-3), 0
+            )
+        except redis.RedisError:
+            super().pause(seconds)

@@ -14,7 +14,10 @@ class DispatchSettings(BaseSettings):
     enabled: bool = True
     # Rows claimed (and marked "sending") per round; also the most a killed worker leaves
     # ambiguous. Kept near what a channel sends in about a second.
-    window: int = Field(default=400, ge=1, le=10_000)
+    window: int = Field(default=1000, ge=1, le=10_000)
+    # Subscribers queued per committed step when a campaign's audience is queued: a national
+    # audience is never one long transaction, and its progress shows as it goes.
+    queue_step: int = Field(default=200_000, ge=1)
     # Rounds in flight at once in one process (one claims while another sends).
     lanes: int = Field(default=2, ge=1, le=16)
     # Requests in flight per lane.
@@ -30,6 +33,14 @@ class DispatchSettings(BaseSettings):
     poll_seconds: float = Field(default=1.0, gt=0)
     # When set, processes sharing a provider number share one token bucket in Redis.
     redis_url: str = ""
+
+
+class RetentionSettings(BaseSettings):
+    """How long message rows (recipients and texts) are kept."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTNATION_MESSAGING_RETENTION_")
+
+    days: int = Field(default=180, ge=1)
 
 
 class WebhookSettings(BaseSettings):

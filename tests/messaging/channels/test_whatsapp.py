@@ -12,7 +12,7 @@ from smartnation.messaging.channels.base import (
     SendPolicy,
     TemporaryFailure,
 )
-from smartnation.messaging.channels.fakes.server import ServerThread
+from smartnation.messaging.channels.fakes.server import LeanServerThread, ServerThread
 from smartnation.messaging.channels.fakes.whatsapp_server import FakeWhatsApp
 from smartnation.messaging.channels.ratelimit import TokenBucket
 from smartnation.messaging.channels.whatsapp import WhatsAppCloudChannel
@@ -301,3 +301,32 @@ async def test_send_many_without_a_limiter_recovers_from_throttling_by_retrying(
     assert all(r.accepted for r in results)
     assert fake.accepted == 50
     assert fake.rejected_for_rate > 0
+
+
+async def test_the_bare_stand_in_answers_as_the_starlette_one_does():
+    # The benchmarks' stand-in: the same provider logic behind a server with no framework.
+    fake = FakeWhatsApp(rate_per_second=3)
+    fake.undeliverable.add("+6580000009")
+    with LeanServerThread(fake.lean_handler) as server:
+        running = Running(fake, server.url)
+        channel = channel_for(running, policy=SendPolicy(concurrency=4, rate_limit_retries=0))
+        wrong = WhatsAppCloudChannel(
+            phone_number_id=fake.phone_number_id, access_token="wrong", base_url=server.url
+        )
+        try:
+            undeliverable = await channel.send(template_message("+6580000009", n=9))
+            results = await channel.send_many(
+                [template_message(f"+658000000{n}", n=n) for n in range(8)]
+            )
+            refused = await wrong.send(template_message())
+        finally:
+            await channel.aclose()
+            await wrong.aclose()
+    assert isinstance(undeliverable.failure, InvalidRecipient)
+    codes = [r.failure.code if r.failure else "ok" for r in results]
+    # A burst of 8 against a cap of 3 a second: the rest are throttled, as Meta does.
+    assert 1 <= codes.count("ok") <= 4 and codes.count("130429") == 8 - codes.count("ok")
+    assert all(r.provider_message_id.startswith("wamid.") for r in results if r.accepted)
+    assert fake.accepted == codes.count("ok")
+    assert isinstance(refused.failure, PermanentFailure)
+    assert refused.failure.code == "190"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from smartnation.messaging.channels.base import Channel, ChannelKind, Language, SendPolicy
@@ -32,6 +32,15 @@ class ChannelSettings(BaseSettings):
     concurrency: int = Field(default=64, ge=1)
     timeout_seconds: float = Field(default=10.0, gt=0)
     rate_limit_retries: int = Field(default=3, ge=0)
+
+    @field_validator("rate_per_second")
+    @classmethod
+    def _zero_is_no_cap(cls, value: float | None) -> float | None:
+        # `..._RATE_PER_SECOND=0` in the environment: no pacing on our side at all (a provider
+        # stand-in with no cap, or a provider that throttles by itself).
+        if value is not None and value < 0:
+            raise ValueError("a rate is zero (no cap) or above zero")
+        return value or None
 
     @property
     def is_local(self) -> bool:
@@ -73,6 +82,8 @@ class WhatsAppSettings(ChannelSettings):
     verify_token: SecretStr = SecretStr("")
     # Meta's default per business number; raised to 1,000/s on request.
     rate_per_second: float | None = 80.0
+    # Requests in flight a process needs: rate times the reply's latency (1,000/s at 250 ms).
+    concurrency: int = Field(default=256, ge=1)
     # Our language -> WhatsApp template language code; JSON in the environment.
     language_codes: dict[Language, str] = Field(
         default_factory=lambda: dict(DEFAULT_LANGUAGE_CODES)

@@ -1,9 +1,8 @@
 """A token bucket for per-channel send rates, in-process and async.
 
 One bucket per channel per process. Several worker processes sharing one provider account
-need the bucket's state in a shared store; a Redis-backed variant with the same `acquire`,
-`try_acquire` and `pause` is the intended next step and is not written yet. Until then, give
-each of N processes 1/N of the provider's rate.
+share the bucket's state in Redis instead (`messaging.ratelimit_redis.RedisTokenBucket`, with
+the same `acquire`, `try_acquire` and `pause`), or give each of N processes 1/N of the rate.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import aiohttp
 
 from smartnation.messaging.channels.base import (
     ChannelKind,
@@ -38,7 +38,9 @@ from smartnation.messaging.channels.base import (
     TemporaryFailure,
 )
 from smartnation.messaging.channels.httpcommon import (
+    TRANSPORT_ERRORS,
     HttpChannel,
+    ProviderResponse,
     retry_after_header,
     transport_failure,
 )
@@ -85,7 +87,7 @@ class TwilioSmsChannel(HttpChannel):
         base_url: str = "https://api.twilio.com",
         timeout: float = 10.0,
         policy: SendPolicy | None = None,
-        client: httpx.AsyncClient | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
         if not (from_number or messaging_service_sid):
             raise ValueError("an SMS sender needs a From number or a Messaging Service SID")
@@ -93,7 +95,7 @@ class TwilioSmsChannel(HttpChannel):
             base_url=base_url,
             timeout=timeout,
             policy=policy,
-            client=client,
+            session=session,
             auth=(account_sid, auth_token),
         )
         self.from_number = from_number
@@ -118,7 +120,7 @@ class TwilioSmsChannel(HttpChannel):
             )
         try:
             response = await self._post(self._path, data=self.build_form(message))
-        except httpx.TransportError as exc:
+        except TRANSPORT_ERRORS as exc:
             return SendResult.failed(message, transport_failure(exc))
         if response.status_code in (200, 201):
             try:
@@ -132,7 +134,7 @@ class TwilioSmsChannel(HttpChannel):
         return SendResult.failed(message, classify_error(response))
 
 
-def classify_error(response: httpx.Response) -> Failure:
+def classify_error(response: ProviderResponse) -> Failure:
     error: Mapping[str, Any] = {}
     try:
         body = response.json()

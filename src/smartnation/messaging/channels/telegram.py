@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 
 from smartnation.messaging.channels.base import (
     ChannelKind,
@@ -25,7 +25,9 @@ from smartnation.messaging.channels.base import (
     TemporaryFailure,
 )
 from smartnation.messaging.channels.httpcommon import (
+    TRANSPORT_ERRORS,
     HttpChannel,
+    ProviderResponse,
     retry_after_header,
     transport_failure,
 )
@@ -53,9 +55,9 @@ class TelegramBotChannel(HttpChannel):
         timeout: float = 10.0,
         parse_mode: str | None = None,
         policy: SendPolicy | None = None,
-        client: httpx.AsyncClient | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
-        super().__init__(base_url=base_url, timeout=timeout, policy=policy, client=client)
+        super().__init__(base_url=base_url, timeout=timeout, policy=policy, session=session)
         self.parse_mode = parse_mode
         # The token is part of the path: never log request URLs from this client.
         self._path = f"/bot{bot_token}/sendMessage"
@@ -81,7 +83,7 @@ class TelegramBotChannel(HttpChannel):
             )
         try:
             response = await self._post(self._path, json=self.build_payload(message))
-        except httpx.TransportError as exc:
+        except TRANSPORT_ERRORS as exc:
             return SendResult.failed(message, transport_failure(exc))
         try:
             body = response.json()
@@ -95,7 +97,7 @@ class TelegramBotChannel(HttpChannel):
         return SendResult.failed(message, classify_error(response, body))
 
 
-def classify_error(response: httpx.Response, body: Any) -> Failure:
+def classify_error(response: ProviderResponse, body: Any) -> Failure:
     error: Mapping[str, Any] = body if isinstance(body, dict) else {}
     status = error.get("error_code") or response.status_code
     description = str(error.get("description") or response.reason_phrase or "")

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import aiohttp
 
 from smartnation.messaging.channels.base import (
     ChannelKind,
@@ -38,7 +38,9 @@ from smartnation.messaging.channels.base import (
     TemporaryFailure,
 )
 from smartnation.messaging.channels.httpcommon import (
+    TRANSPORT_ERRORS,
     HttpChannel,
+    ProviderResponse,
     retry_after_header,
     transport_failure,
 )
@@ -103,9 +105,9 @@ class WhatsAppCloudChannel(HttpChannel):
         timeout: float = 10.0,
         policy: SendPolicy | None = None,
         language_codes: Mapping[Language, str] | None = None,
-        client: httpx.AsyncClient | None = None,
+        session: aiohttp.ClientSession | None = None,
     ) -> None:
-        super().__init__(base_url=base_url, timeout=timeout, policy=policy, client=client)
+        super().__init__(base_url=base_url, timeout=timeout, policy=policy, session=session)
         # Overrides are merged over the defaults: configuring one language keeps the others.
         self.language_codes = {**DEFAULT_LANGUAGE_CODES, **(language_codes or {})}
         self._path = f"/{api_version}/{phone_number_id}/messages"
@@ -145,7 +147,7 @@ class WhatsAppCloudChannel(HttpChannel):
             response = await self._post(
                 self._path, json=self.build_payload(message), headers=self._headers
             )
-        except httpx.TransportError as exc:
+        except TRANSPORT_ERRORS as exc:
             return SendResult.failed(message, transport_failure(exc))
         if response.status_code == 200:
             try:
@@ -159,7 +161,7 @@ class WhatsAppCloudChannel(HttpChannel):
         return SendResult.failed(message, classify_error(response))
 
 
-def classify_error(response: httpx.Response) -> Failure:
+def classify_error(response: ProviderResponse) -> Failure:
     """Map a Graph API error reply to a typed failure, by error code first (as Meta advises)."""
     error: Mapping[str, Any] = {}
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -11,7 +13,11 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+import uvloop
 from starlette.types import ASGIApp
+
+from smartnation.messaging.channels.fakes import lean
+from smartnation.messaging.channels.fakes.lean import Handler
 
 
 def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
@@ -96,6 +102,54 @@ def serve_foreground(app: ASGIApp, host: str, port: int) -> None:
     sock = bind(host, port)
     print(f"listening on http://{host}:{sock.getsockname()[1]}", flush=True)
     uvicorn.Server(_config(app)).run(sockets=[sock])
+
+
+@dataclass
+class LeanServerThread:
+    """The bare server (`fakes.lean`) on 127.0.0.1 in a daemon thread; a context manager."""
+
+    handler: Handler
+    host: str = "127.0.0.1"
+    port: int = 0
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> LeanServerThread:
+        sock = bind(self.host, self.port)
+        self.port = sock.getsockname()[1]
+        loop = self._loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+            self._task = loop.create_task(lean.serve(self.handler, sock))
+            loop.call_soon(ready.set)
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(self._task)
+            loop.close()
+
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._loop is not None and self._task is not None:
+            self._loop.call_soon_threadsafe(self._task.cancel)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def serve_lean_foreground(handler: Handler, host: str, port: int) -> None:
+    """`serve_foreground` for the bare server (uvloop, one process, no framework)."""
+    sock = bind(host, port)
+    print(f"listening on http://{host}:{sock.getsockname()[1]}", flush=True)
+    uvloop.run(lean.serve(handler, sock))
 
 
 def cli_arguments(description: str, **extra: Any) -> argparse.ArgumentParser:

@@ -22,11 +22,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from smartnation.messaging.channels.fakes.common import FakeProvider
-from smartnation.messaging.channels.fakes.server import cli_arguments, serve_foreground
+from smartnation.messaging.channels.fakes.lean import LeanReply, LeanRequest
+from smartnation.messaging.channels.fakes.server import (
+    cli_arguments,
+    serve_foreground,
+    serve_lean_foreground,
+)
 from smartnation.messaging.channels.whatsapp import sign_payload
 
+# A reply as plain data (status, JSON body, extra headers): both servers below encode it.
+Reply = tuple[int, dict[str, Any], dict[str, str]]
 
-def graph_error(
+
+def graph_error_reply(
     code: int,
     message: str,
     details: str,
@@ -34,7 +42,7 @@ def graph_error(
     status_code: int = 400,
     error_type: str = "OAuthException",
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
+) -> Reply:
     body = {
         "error": {
             "message": message,
@@ -44,7 +52,12 @@ def graph_error(
             "fbtrace_id": secrets.token_urlsafe(16),
         }
     }
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return status_code, body, headers or {}
+
+
+def _json_response(reply: Reply) -> JSONResponse:
+    status, body, headers = reply
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 @dataclass
@@ -69,56 +82,81 @@ class FakeWhatsApp(FakeProvider):
             routes=[Route("/{version}/{phone_id}/messages", self._send, methods=["POST"])]
         )
 
-    # One early answer per provider error, in the order the provider checks them.
     async def _send(self, request: Request) -> Response:
         self.note_peer(request)
-        if request.headers.get("authorization") != f"Bearer {self.access_token}":
-            return graph_error(
+        checked = self.check(
+            request.headers.get("authorization"),
+            request.path_params["phone_id"],
+            await request.body(),
+        )
+        if not isinstance(checked, dict):
+            return _json_response(checked)
+        scripted = await self.scripted(checked["to"])
+        if scripted is not None:
+            return scripted
+        return _json_response(self.answer(checked))
+
+    def lean_handler(self, request: LeanRequest) -> LeanReply:
+        """The same provider behind the bare server (no scripted delays or bare statuses)."""
+        parts = request.path.split("/")
+        if request.method != "POST" or len(parts) != 4 or parts[3] != "messages":
+            return LeanReply(404, b'{"error":{"message":"Unknown path","code":100}}')
+        checked = self.check(request.headers.get("authorization"), parts[2], request.body)
+        status, body, headers = checked if not isinstance(checked, dict) else self.answer(checked)
+        return LeanReply(status, json.dumps(body, separators=(",", ":")).encode(), headers=headers)
+
+    # One early answer per provider error, in the order the provider checks them.
+    def check(self, authorization: str | None, phone_id: str, raw: bytes) -> dict[str, Any] | Reply:
+        """The request's payload if it may be sent, else the provider's refusal."""
+        if authorization != f"Bearer {self.access_token}":
+            return graph_error_reply(
                 190,
                 "Invalid OAuth access token - Cannot parse access token",
                 "Invalid OAuth access token",
                 status_code=401,
             )
-        if request.path_params["phone_id"] != self.phone_number_id:
-            return graph_error(
+        if phone_id != self.phone_number_id:
+            return graph_error_reply(
                 100,
-                f"Unsupported post request. Object with ID '{request.path_params['phone_id']}' "
+                f"Unsupported post request. Object with ID '{phone_id}' "
                 "does not exist, cannot be loaded due to missing permissions, or does not "
                 "support this operation.",
                 "Unknown phone number id",
                 error_type="GraphMethodException",
             )
         try:
-            payload = json.loads(await request.body())
+            payload = json.loads(raw)
         except ValueError:
-            return graph_error(100, "(#100) Invalid parameter", "Request body is not JSON")
+            return graph_error_reply(100, "(#100) Invalid parameter", "Request body is not JSON")
         problem = self._validate(payload)
         if problem is not None:
             return problem
+        assert isinstance(payload, dict)
+        return payload
+
+    def answer(self, payload: dict[str, Any]) -> Reply:
+        """Accept a valid payload, or refuse it for its recipient or for the rate."""
         recipient = payload["to"]
-        scripted = await self.scripted(recipient)
-        if scripted is not None:
-            return scripted
         if recipient in self.server_errors:
-            return graph_error(
+            return graph_error_reply(
                 131000, "(#131000) Something went wrong", "Something went wrong", status_code=500
             )
         if self.over_rate(recipient):
-            return graph_error(
+            return graph_error_reply(
                 130429,
                 "(#130429) Rate limit hit",
                 "Cloud API message throughput has been reached.",
                 headers=self.retry_headers(),
             )
         if self.allowed_recipients is not None and recipient not in self.allowed_recipients:
-            return graph_error(
+            return graph_error_reply(
                 131030,
                 "(#131030) Recipient phone number not in allowed list",
                 "Recipient phone number not in allowed list: Add recipient phone number to "
                 "recipient list and try again.",
             )
         if recipient in self.undeliverable:
-            return graph_error(
+            return graph_error_reply(
                 131026,
                 "(#131026) Message Undeliverable.",
                 "Message Undeliverable.",
@@ -127,38 +165,37 @@ class FakeWhatsApp(FakeProvider):
         self.keep(payload)
         if self.record:
             self.sent[wamid] = (recipient, payload.get("biz_opaque_callback_data"))
-        return JSONResponse(
-            {
-                "messaging_product": "whatsapp",
-                "contacts": [{"input": recipient, "wa_id": recipient.lstrip("+")}],
-                "messages": [{"id": wamid, "message_status": "accepted"}],
-            }
-        )
+        body = {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": recipient, "wa_id": recipient.lstrip("+")}],
+            "messages": [{"id": wamid, "message_status": "accepted"}],
+        }
+        return 200, body, {}
 
     # One early answer per provider error, in the order the provider checks them.
-    def _validate(self, payload: Any) -> Response | None:
+    def _validate(self, payload: Any) -> Reply | None:
         if not isinstance(payload, dict) or payload.get("messaging_product") != "whatsapp":
-            return graph_error(
+            return graph_error_reply(
                 100,
                 "(#100) The parameter messaging_product is required.",
                 "messaging_product must be whatsapp",
             )
         if not payload.get("to"):
-            return graph_error(100, "(#100) The parameter to is required.", "to is required")
+            return graph_error_reply(100, "(#100) The parameter to is required.", "to is required")
         kind = payload.get("type", "text")
         if kind == "text":
             if not (payload.get("text") or {}).get("body"):
-                return graph_error(
+                return graph_error_reply(
                     100, "(#100) The parameter text['body'] is required.", "text body required"
                 )
             return None
         if kind != "template":
-            return graph_error(100, "(#100) Invalid parameter", f"unsupported type {kind}")
+            return graph_error_reply(100, "(#100) Invalid parameter", f"unsupported type {kind}")
         template = payload.get("template") or {}
         name = template.get("name")
         language = (template.get("language") or {}).get("code")
         if not name or not language:
-            return graph_error(
+            return graph_error_reply(
                 100,
                 "(#100) The parameter template['name'] is required.",
                 "template name and language code are required",
@@ -167,7 +204,7 @@ class FakeWhatsApp(FakeProvider):
             return None
         languages = self.templates.get(name, {})
         if language not in languages:
-            return graph_error(
+            return graph_error_reply(
                 132001,
                 "(#132001) Template name does not exist in the translation",
                 f"template name ({name}) does not exist in {language}",
@@ -178,7 +215,7 @@ class FakeWhatsApp(FakeProvider):
             if component.get("type") == "body"
         )
         if given != languages[language]:
-            return graph_error(
+            return graph_error_reply(
                 132000,
                 "(#132000) Number of parameters does not match the expected number of params",
                 f"body: number of localizable_params ({given}) does not match the expected "
@@ -249,6 +286,11 @@ def main() -> None:
     parser = cli_arguments("A local WhatsApp Cloud API stand-in.")
     parser.add_argument("--access-token", default="test-access-token")
     parser.add_argument("--phone-number-id", default="106540352242922")
+    parser.add_argument(
+        "--asgi",
+        action="store_true",
+        help="serve the Starlette app under uvicorn instead of the bare server",
+    )
     args = parser.parse_args()
     fake = FakeWhatsApp(
         rate_per_second=args.rate,
@@ -256,7 +298,10 @@ def main() -> None:
         access_token=args.access_token,
         phone_number_id=args.phone_number_id,
     )
-    serve_foreground(fake.app(), args.host, args.port)
+    if args.asgi:
+        serve_foreground(fake.app(), args.host, args.port)
+    else:
+        serve_lean_foreground(fake.lean_handler, args.host, args.port)
 
 
 if __name__ == "__main__":
