@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -20,6 +21,7 @@ from .jsvalues import js_number_to_string, json_string, utf8
 from .merkle import build_batch
 from .salt import salt_data, unsalt_data, uuid4_strings
 from .schema import SCHEMA_V2_ID, oa_schema_errors
+from .speedups import native
 
 SIGNATURE_TYPE = "SHA3MerkleProof"
 
@@ -138,6 +140,17 @@ def _schema_errors_of_salted(salted: dict[str, Any]) -> list[str]:
     return oa_schema_errors(unsalt_data(projection), strict=True)
 
 
+def _salt_and_hash_python(
+    data: dict[str, Any], supply: Iterator[str]
+) -> tuple[dict[str, Any], str]:
+    try:
+        salted, hashes = _salt_and_hash(data, supply)
+        return salted, combine_leaf_hashes(hashes)
+    except _NeedsExactFlatten:
+        salted = salt_data(data, supply)
+        return salted, digest_document({"data": salted})
+
+
 def wrap_data(
     data: dict[str, Any], *, salts: Iterator[str] | None = None, validate: bool = True
 ) -> tuple[dict[str, Any], str]:
@@ -148,13 +161,15 @@ def wrap_data(
     """
     if not isinstance(data, dict):
         raise SchemaValidationError("Invalid document", ["document - must be an object"])
-    supply = salts if salts is not None else uuid4_strings(256)
-    try:
-        salted, hashes = _salt_and_hash(data, supply)
-        target_hash = combine_leaf_hashes(hashes)
-    except _NeedsExactFlatten:
-        salted = salt_data(data, supply)
-        target_hash = digest_document({"data": salted})
+    done = None
+    if salts is None and native is not None:
+        # the compiled walk draws its salts from os.urandom itself; None means "take the Python
+        # route" (a key with ".", a non-JSON value, the "" key quirk), which also raises the errors
+        done = native.salt_and_hash(data, js_number_to_string, os.urandom)
+    if done is not None:
+        salted, target_hash = done
+    else:
+        salted, target_hash = _salt_and_hash_python(data, salts or uuid4_strings(256))
     if validate:
         errors = _schema_errors_of_salted(salted)
         if errors:
@@ -227,8 +242,13 @@ def _default_workers(count: int) -> int:
     return 1
 
 
+def _batch_salts() -> Iterator[str] | None:
+    # the compiled walk has its own supply; the Python route shares one bulk supply per batch
+    return None if native is not None else uuid4_strings()
+
+
 def _wrap_range(bounds: tuple[int, int]) -> list[tuple[dict[str, Any], str]]:
-    salts = uuid4_strings()
+    salts = _batch_salts()
     return [wrap_data(d, salts=salts) for d in _FORKED["documents"][bounds[0] : bounds[1]]]
 
 
@@ -253,7 +273,7 @@ def _wrap_into(
         finally:
             _FORKED["documents"] = ()
     else:
-        salts = uuid4_strings()
+        salts = _batch_salts()
         step = 100
         for start in range(0, count, step):
             part = documents[start : start + step]
