@@ -154,3 +154,27 @@ def test_keccak256_many_matches_pysha3_across_lane_counts() -> None:
     for count in range(len(messages) + 1):
         expected = [sha3.keccak_256(m).digest() for m in messages[:count]]
         assert _native().keccak256_many(messages[:count]) == expected
+
+
+def test_batch_wrap_and_batch_integrity_agree_with_one_at_a_time() -> None:
+    from smartnation.healthcerts.openattestation import (
+        document_integrity_holds,
+        documents_integrity_hold,
+        wrap_documents,
+    )
+    from smartnation.healthcerts.openattestation.obfuscate import obfuscate_document
+
+    from .conftest import raw_document
+
+    documents = [raw_document(name=f"person {i}", note="x" * i) for i in range(19)]
+    documents[3] = raw_document(**{"": {"merged": "paths"}})  # the Python route, in the batch
+    wrapped = wrap_documents(documents)
+    assert unsalt_data(wrapped[3]["data"])[""] == {"merged": "paths"}
+    hidden = obfuscate_document(wrapped[5], ["name"])
+    tampered = {**wrapped[6], "data": {**wrapped[6]["data"], "name": wrapped[7]["data"]["name"]}}
+    odd = {**wrapped[8], "privacy": {"obfuscatedData": ["NOT-HEX"]}}
+    broken = {**wrapped[9], "privacy": {"obfuscatedData": "not a list"}}
+    candidates = [*wrapped, hidden, tampered, odd, broken]
+    expected = [document_integrity_holds(d) for d in candidates]
+    assert expected[:19] == [True] * 19 and expected[19:] == [True, False, False, False]
+    assert documents_integrity_hold(candidates) == expected

@@ -716,40 +716,6 @@ static int hash_node(Walk *w, PyObject *node, int top_level)
 
 static int compare_digests(const void *a, const void *b) { return memcmp(a, b, 32); }
 
-/* keccak256 of the sorted leaf hashes written as a JSON list of hex strings, as a hex str */
-static PyObject *combine(Walk *w)
-{
-    if (hash_leaves(w) < 0)
-        return NULL;
-    size_t count = w->digests.length / 32;
-    qsort(w->digests.data, count, 32, compare_digests);
-    w->text.length = 0;
-    if (buffer_reserve(&w->text, 2 + count * 67) < 0)
-        return NULL;
-    char *t = w->text.data;
-    *t++ = '[';
-    for (size_t i = 0; i < count; i++) {
-        const unsigned char *d = (const unsigned char *)w->digests.data + 32 * i;
-        if (i)
-            *t++ = ',';
-        *t++ = '"';
-        for (int j = 0; j < 32; j++) {
-            *t++ = HEX[d[j] >> 4];
-            *t++ = HEX[d[j] & 15];
-        }
-        *t++ = '"';
-    }
-    *t++ = ']';
-    unsigned char root[32];
-    keccak256((const unsigned char *)w->text.data, (size_t)(t - w->text.data), root);
-    char hex[64];
-    for (int j = 0; j < 32; j++) {
-        hex[2 * j] = HEX[root[j] >> 4];
-        hex[2 * j + 1] = HEX[root[j] & 15];
-    }
-    return PyUnicode_FromStringAndSize(hex, 64);
-}
-
 static void walk_free(Walk *w)
 {
     PyMem_Free(w->path.data);
@@ -791,7 +757,180 @@ static int add_obfuscated(Walk *w, PyObject *hashes)
     return 0;
 }
 
-/* ---- module functions ----------------------------------------------------------------------- */
+/* Hashes the leaves and writes their sorted hashes as a JSON list of hex strings into `out`:
+ * the text whose keccak256 is the target hash. */
+static int combine_text(Walk *w, Buffer *out)
+{
+    if (hash_leaves(w) < 0)
+        return -1;
+    size_t count = w->digests.length / 32;
+    qsort(w->digests.data, count, 32, compare_digests);
+    out->length = 0;
+    if (buffer_reserve(out, 2 + count * 67) < 0)
+        return -1;
+    char *t = out->data;
+    *t++ = '[';
+    for (size_t i = 0; i < count; i++) {
+        const unsigned char *d = (const unsigned char *)w->digests.data + 32 * i;
+        if (i)
+            *t++ = ',';
+        *t++ = '"';
+        for (int j = 0; j < 32; j++) {
+            *t++ = HEX[d[j] >> 4];
+            *t++ = HEX[d[j] & 15];
+        }
+        *t++ = '"';
+    }
+    *t++ = ']';
+    out->length = (size_t)(t - out->data);
+    w->digests.length = 0;
+    return 0;
+}
+
+static PyObject *hex_string(const unsigned char digest[32])
+{
+    char hex[64];
+    for (int j = 0; j < 32; j++) {
+        hex[2 * j] = HEX[digest[j] >> 4];
+        hex[2 * j + 1] = HEX[digest[j] & 15];
+    }
+    return PyUnicode_FromStringAndSize(hex, 64);
+}
+
+static void walk_reset(Walk *w)
+{
+    w->path.length = w->text.length = w->spans.length = w->digests.length = 0;
+    w->fallback = 0;
+}
+
+/* Documents are handled in groups so that their (long, sequential) target hash texts are
+ * hashed side by side in vector lanes too. */
+#define GROUP 8
+
+/* keccak256 of the texts in lists[i] for each i with ready[i], into out + 32 * i */
+static void hash_texts(Buffer *lists, const int *ready, int n, unsigned char *out)
+{
+    const unsigned char *messages[GROUP];
+    size_t lengths[GROUP];
+    int slots[GROUP], count = 0;
+    for (int i = 0; i < n; i++) {
+        if (!ready[i])
+            continue;
+        messages[count] = (const unsigned char *)lists[i].data;
+        lengths[count] = lists[i].length;
+        slots[count++] = i;
+    }
+    unsigned char digests[GROUP * 32];
+    for (int first = 0; first < count; first += keccak_lanes) {
+        int m = count - first < keccak_lanes ? count - first : keccak_lanes;
+        keccak_many(messages + first, lengths + first, digests + 32 * first, m);
+    }
+    for (int i = 0; i < count; i++)
+        memcpy(out + 32 * slots[i], digests + 32 * i, 32);
+}
+
+static void free_texts(Buffer *lists)
+{
+    for (int i = 0; i < GROUP; i++)
+        PyMem_Free(lists[i].data);
+}
+
+/* Salted data, with its target hash text in `list`; NULL without an error: the Python route. */
+static PyObject *salt_one(Walk *w, PyObject *data, Buffer *list)
+{
+    walk_reset(w);
+    if (!PyDict_CheckExact(data) || PyDict_GET_SIZE(data) == 0) {
+        w->fallback = 1;
+        return NULL;
+    }
+    PyObject *salted = salt_node(w, data, 1);
+    if (salted && combine_text(w, list) < 0)
+        Py_CLEAR(salted);
+    return salted;
+}
+
+/* 0 with the target hash text in `list`, -1 on error, 1 for the Python route. */
+static int hash_one(Walk *w, PyObject *data, PyObject *obfuscated, Buffer *list)
+{
+    walk_reset(w);
+    int status = 0;
+    if (is_nonempty_container(data))
+        status = hash_node(w, data, 1);
+    else if ((PyDict_Check(data) && !PyDict_CheckExact(data)) ||
+             (PyList_Check(data) && !PyList_CheckExact(data)))
+        status = 1;
+    if (status == 0)
+        status = add_obfuscated(w, obfuscated);
+    if (status == 0 && combine_text(w, list) < 0)
+        status = -1;
+    return status;
+}
+
+static void reset_random_pool_after_fork(void)
+{
+    long pid = current_pid();
+    if (pid != random_pid) { /* a forked child must not reuse its parent's salts */
+        random_used = RANDOM_BYTES;
+        random_pid = pid;
+    }
+}
+
+/* salt_and_hash_many(datas, number_text, random_source) */
+static PyObject *salt_and_hash_list(PyObject *datas, PyObject *number_text, PyObject *random_source)
+{
+    PyObject *items = PySequence_Fast(datas, "salt_and_hash_many takes a sequence");
+    if (!items)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
+    PyObject *result = PyList_New(n);
+    Walk w = {0};
+    w.number_text = number_text;
+    w.random_source = random_source;
+    Buffer lists[GROUP] = {{0}};
+    reset_random_pool_after_fork();
+    for (Py_ssize_t first = 0; result && first < n; first += GROUP) {
+        int m = n - first < GROUP ? (int)(n - first) : GROUP;
+        PyObject *salted[GROUP] = {0};
+        int ready[GROUP] = {0}, failed = 0;
+        for (int j = 0; j < m && !failed; j++) {
+            salted[j] = salt_one(&w, PySequence_Fast_GET_ITEM(items, first + j), &lists[j]);
+            ready[j] = salted[j] != NULL;
+            failed = !ready[j] && PyErr_Occurred() != NULL;
+        }
+        unsigned char digests[GROUP * 32];
+        if (!failed)
+            hash_texts(lists, ready, m, digests);
+        for (int j = 0; j < m; j++) {
+            PyObject *entry = NULL;
+            if (!failed && salted[j]) {
+                PyObject *target = hex_string(digests + 32 * j);
+                entry = target ? PyTuple_Pack(2, salted[j], target) : NULL;
+                Py_XDECREF(target);
+                failed = entry == NULL;
+            } else if (!failed) {
+                entry = Py_NewRef(Py_None);
+            }
+            Py_XDECREF(salted[j]);
+            if (entry)
+                PyList_SET_ITEM(result, first + j, entry);
+        }
+        if (failed)
+            Py_CLEAR(result);
+    }
+    walk_free(&w);
+    free_texts(lists);
+    Py_DECREF(items);
+    return result;
+}
+
+static PyObject *py_salt_and_hash_many(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "salt_and_hash_many(datas, number_text, random_source)");
+        return NULL;
+    }
+    return salt_and_hash_list(args[0], args[1], args[2]);
+}
 
 static PyObject *py_salt_and_hash(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -799,31 +938,73 @@ static PyObject *py_salt_and_hash(PyObject *self, PyObject *const *args, Py_ssiz
         PyErr_SetString(PyExc_TypeError, "salt_and_hash(data, number_text, random_source)");
         return NULL;
     }
-    PyObject *data = args[0];
-    if (!PyDict_CheckExact(data) || PyDict_GET_SIZE(data) == 0)
-        Py_RETURN_NONE;
-    Walk w = {0};
-    w.number_text = args[1];
-    w.random_source = args[2];
-    long pid = current_pid();
-    if (pid != random_pid) { /* a forked child must not reuse its parent's salts */
-        random_used = RANDOM_BYTES;
-        random_pid = pid;
+    PyObject *one = PyTuple_Pack(1, args[0]);
+    if (!one)
+        return NULL;
+    PyObject *results = salt_and_hash_list(one, args[1], args[2]);
+    Py_DECREF(one);
+    if (!results)
+        return NULL;
+    PyObject *result = Py_NewRef(PyList_GET_ITEM(results, 0));
+    Py_DECREF(results);
+    return result;
+}
+
+static PyObject *target_hash_list(PyObject *datas, PyObject *obfuscateds, PyObject *number_json)
+{
+    PyObject *data_items = PySequence_Fast(datas, "target_hashes takes sequences");
+    if (!data_items)
+        return NULL;
+    PyObject *obfuscated_items = PySequence_Fast(obfuscateds, "target_hashes takes sequences");
+    if (!obfuscated_items) {
+        Py_DECREF(data_items);
+        return NULL;
     }
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(data_items);
     PyObject *result = NULL;
-    PyObject *salted = salt_node(&w, data, 1);
-    if (salted) {
-        PyObject *target = combine(&w);
-        if (target) {
-            result = PyTuple_Pack(2, salted, target);
-            Py_DECREF(target);
+    if (PySequence_Fast_GET_SIZE(obfuscated_items) != n)
+        PyErr_SetString(PyExc_ValueError, "one obfuscated list per document");
+    else
+        result = PyList_New(n);
+    Walk w = {0};
+    w.number_text = number_json;
+    Buffer lists[GROUP] = {{0}};
+    for (Py_ssize_t first = 0; result && first < n; first += GROUP) {
+        int m = n - first < GROUP ? (int)(n - first) : GROUP;
+        int ready[GROUP] = {0}, failed = 0;
+        for (int j = 0; j < m && !failed; j++) {
+            int status = hash_one(&w, PySequence_Fast_GET_ITEM(data_items, first + j),
+                                  PySequence_Fast_GET_ITEM(obfuscated_items, first + j), &lists[j]);
+            ready[j] = status == 0;
+            failed = status < 0;
         }
-        Py_DECREF(salted);
-    } else if (w.fallback && !PyErr_Occurred()) {
-        result = Py_NewRef(Py_None);
+        unsigned char digests[GROUP * 32];
+        if (!failed)
+            hash_texts(lists, ready, m, digests);
+        for (int j = 0; j < m && !failed; j++) {
+            PyObject *entry = ready[j] ? hex_string(digests + 32 * j) : Py_NewRef(Py_None);
+            if (!entry)
+                failed = 1;
+            else
+                PyList_SET_ITEM(result, first + j, entry);
+        }
+        if (failed)
+            Py_CLEAR(result);
     }
     walk_free(&w);
+    free_texts(lists);
+    Py_DECREF(data_items);
+    Py_DECREF(obfuscated_items);
     return result;
+}
+
+static PyObject *py_target_hashes(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "target_hashes(datas, obfuscateds, number_json)");
+        return NULL;
+    }
+    return target_hash_list(args[0], args[1], args[2]);
 }
 
 static PyObject *py_target_hash(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -832,24 +1013,15 @@ static PyObject *py_target_hash(PyObject *self, PyObject *const *args, Py_ssize_
         PyErr_SetString(PyExc_TypeError, "target_hash(data, obfuscated, number_json)");
         return NULL;
     }
-    Walk w = {0};
-    w.number_text = args[2];
-    PyObject *data = args[0];
-    int status = 0;
-    if (is_nonempty_container(data))
-        status = hash_node(&w, data, 1);
-    else if (PyDict_Check(data) || PyList_Check(data)) {
-        if (!PyDict_CheckExact(data) && !PyList_CheckExact(data))
-            status = 1;
-    }
-    if (status == 0)
-        status = add_obfuscated(&w, args[1]);
-    PyObject *result = NULL;
-    if (status == 0)
-        result = combine(&w);
-    else if (status > 0)
-        result = Py_NewRef(Py_None);
-    walk_free(&w);
+    PyObject *datas = PyTuple_Pack(1, args[0]);
+    PyObject *obfuscateds = datas ? PyTuple_Pack(1, args[1]) : NULL;
+    PyObject *results = obfuscateds ? target_hash_list(datas, obfuscateds, args[2]) : NULL;
+    Py_XDECREF(datas);
+    Py_XDECREF(obfuscateds);
+    if (!results)
+        return NULL;
+    PyObject *result = Py_NewRef(PyList_GET_ITEM(results, 0));
+    Py_DECREF(results);
     return result;
 }
 
@@ -905,6 +1077,10 @@ static PyObject *py_keccak256_many(PyObject *self, PyObject *arg)
 static PyMethodDef methods[] = {
     {"salt_and_hash", (PyCFunction)(void (*)(void))py_salt_and_hash, METH_FASTCALL,
      "salt_and_hash(data, number_text, random_source) -> (salted data, target hash) or None"},
+    {"salt_and_hash_many", (PyCFunction)(void (*)(void))py_salt_and_hash_many, METH_FASTCALL,
+     "salt_and_hash_many(datas, number_text, random_source) -> [(salted, target hash) or None]"},
+    {"target_hashes", (PyCFunction)(void (*)(void))py_target_hashes, METH_FASTCALL,
+     "target_hashes(datas, obfuscateds, number_json) -> [target hash or None]"},
     {"target_hash", (PyCFunction)(void (*)(void))py_target_hash, METH_FASTCALL,
      "target_hash(data, obfuscated, number_json) -> target hash or None"},
     {"keccak256", py_keccak256, METH_O, "keccak256(data) -> 32-byte digest"},
@@ -915,7 +1091,8 @@ static PyMethodDef methods[] = {
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_speedups",
-    "Leaf hashing of OpenAttestation documents in C (see leaves.py for the Python route).", -1,
+    "Leaf hashing of OpenAttestation documents in C (wrap.py and digest.py hold the Python route).",
+    -1,
     methods,
 };
 

@@ -22,6 +22,17 @@ class Native(Protocol):
         random_source: Callable[[int], bytes],
     ) -> tuple[dict[str, Any], str] | None: ...
 
+    def salt_and_hash_many(
+        self,
+        datas: Sequence[Any],
+        number_text: Callable[[Any], str],
+        random_source: Callable[[int], bytes],
+    ) -> list[tuple[dict[str, Any], str] | None]: ...
+
+    def target_hashes(
+        self, datas: Sequence[Any], obfuscateds: Sequence[Any], number_json: Callable[[Any], str]
+    ) -> list[str | None]: ...
+
     def target_hash(
         self, data: Any, obfuscated: Any, number_json: Callable[[Any], str]
     ) -> str | None: ...

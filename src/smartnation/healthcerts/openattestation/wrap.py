@@ -8,6 +8,7 @@ goes for large batches.
 from __future__ import annotations
 
 import gc
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -133,6 +134,24 @@ _SCHEMA_PROPERTIES = (
 )
 
 
+_schema_memo: dict[str, tuple[str, ...]] = {}
+
+
+def _schema_errors_of_compiled(raw: dict[str, Any], salted: dict[str, Any]) -> list[str]:
+    # The errors are a function of the raw projection (unsalting a salted value is), so a batch
+    # that repeats its issuers and template is checked once. Only data the compiled walk
+    # accepted comes here: plain JSON with string keys, which json.dumps tells apart exactly.
+    projection = {k: v for k, v in raw.items() if k in _SCHEMA_PROPERTIES}
+    key = json.dumps(projection, sort_keys=True)
+    known = _schema_memo.get(key)
+    if known is None:
+        known = tuple(_schema_errors_of_salted(salted))
+        if len(_schema_memo) >= 4096:
+            _schema_memo.clear()
+        _schema_memo[key] = known
+    return list(known)
+
+
 def _schema_errors_of_salted(salted: dict[str, Any]) -> list[str]:
     # The reference validates getData(salted data), i.e. after a salt/unsalt round trip (which
     # trims trailing whitespace); only the properties the schema constrains need unsalting.
@@ -242,14 +261,27 @@ def _default_workers(count: int) -> int:
     return 1
 
 
-def _batch_salts() -> Iterator[str] | None:
-    # the compiled walk has its own supply; the Python route shares one bulk supply per batch
-    return None if native is not None else uuid4_strings()
+def _wrap_part(part: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """wrap_data for each document, the compiled walk taking several documents per call."""
+    if native is None:
+        salts = uuid4_strings()  # the Python route shares one bulk supply per batch
+        return [wrap_data(d, salts=salts) for d in part]
+    results: list[tuple[dict[str, Any], str]] = []
+    for document, done in zip(
+        part, native.salt_and_hash_many(part, js_number_to_string, os.urandom), strict=True
+    ):
+        if done is None:  # the Python route, which also raises the errors
+            results.append(wrap_data(document))
+            continue
+        errors = _schema_errors_of_compiled(document, done[0])
+        if errors:
+            raise SchemaValidationError("Invalid document", errors)
+        results.append(done)
+    return results
 
 
 def _wrap_range(bounds: tuple[int, int]) -> list[tuple[dict[str, Any], str]]:
-    salts = _batch_salts()
-    return [wrap_data(d, salts=salts) for d in _FORKED["documents"][bounds[0] : bounds[1]]]
+    return _wrap_part(_FORKED["documents"][bounds[0] : bounds[1]])
 
 
 def _wrap_into(
@@ -273,10 +305,9 @@ def _wrap_into(
         finally:
             _FORKED["documents"] = ()
     else:
-        salts = _batch_salts()
-        step = 100
+        step = 96
         for start in range(0, count, step):
             part = documents[start : start + step]
-            results.extend(wrap_data(d, salts=salts) for d in part)
+            results.extend(_wrap_part(part))
             if progress:
                 progress(len(part))
