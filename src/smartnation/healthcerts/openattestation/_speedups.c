@@ -448,26 +448,68 @@ static int add_leaf(Walk *w)
     return buffer_append(&w->spans, (const char *)span, sizeof span);
 }
 
-/* Hashes every leaf text, as many at a time as the vector unit holds. */
-static int hash_leaves(Walk *w)
+typedef struct {
+    const unsigned char *message;
+    size_t length;
+    unsigned char *out;
+} HashJob;
+
+static int compare_jobs(const void *a, const void *b)
 {
-    size_t count = w->spans.length / (2 * sizeof(size_t));
-    if (buffer_reserve(&w->digests, 32 * count) < 0)
+    size_t x = ((const HashJob *)a)->length / RATE, y = ((const HashJob *)b)->length / RATE;
+    return x < y ? -1 : x > y;
+}
+
+/* Hashes the leaf texts of every ready walk, as many at a time as the vector unit holds. Leaves
+ * are grouped by their number of Keccak blocks, so a long field (a logo as a data URL) shares the
+ * lanes with the same field of the other documents instead of keeping seven lanes idle. */
+static int hash_leaves(Walk *walks, const int *ready, int m)
+{
+    size_t total = 0;
+    for (int j = 0; j < m; j++)
+        if (ready[j])
+            total += walks[j].spans.length / (2 * sizeof(size_t));
+    HashJob *jobs = PyMem_Malloc((total ? total : 1) * sizeof(HashJob));
+    if (!jobs) {
+        PyErr_NoMemory();
         return -1;
-    const size_t *spans = (const size_t *)w->spans.data;
-    for (size_t first = 0; first < count; first += (size_t)keccak_lanes) {
+    }
+    size_t k = 0;
+    for (int j = 0; j < m; j++) {
+        if (!ready[j])
+            continue;
+        Walk *w = &walks[j];
+        size_t count = w->spans.length / (2 * sizeof(size_t));
+        if (buffer_reserve(&w->digests, 32 * count) < 0) {
+            PyMem_Free(jobs);
+            return -1;
+        }
+        const size_t *spans = (const size_t *)w->spans.data;
+        unsigned char *out = (unsigned char *)w->digests.data + w->digests.length;
+        for (size_t i = 0; i < count; i++) {
+            jobs[k].message = (const unsigned char *)w->text.data + spans[2 * i];
+            jobs[k].length = spans[2 * i + 1];
+            jobs[k++].out = out + 32 * i;
+        }
+        w->digests.length += 32 * count;
+    }
+    qsort(jobs, total, sizeof(HashJob), compare_jobs);
+    for (size_t first = 0; first < total; first += (size_t)keccak_lanes) {
         const unsigned char *messages[8];
         size_t lengths[8];
+        unsigned char digests[8 * 32];
         int n = 0;
-        for (; n < keccak_lanes && first + (size_t)n < count; n++) {
-            messages[n] = (const unsigned char *)w->text.data + spans[2 * (first + n)];
-            lengths[n] = spans[2 * (first + n) + 1];
+        for (; n < keccak_lanes && first + (size_t)n < total; n++) {
+            messages[n] = jobs[first + n].message;
+            lengths[n] = jobs[first + n].length;
         }
-        keccak_many(messages, lengths, (unsigned char *)w->digests.data + w->digests.length, n);
-        w->digests.length += 32 * (size_t)n;
+        keccak_many(messages, lengths, digests, n);
+        for (int i = 0; i < n; i++)
+            memcpy(jobs[first + i].out, digests + 32 * i, 32);
     }
-    w->spans.length = 0;
-    w->text.length = 0;
+    PyMem_Free(jobs);
+    for (int j = 0; j < m; j++)
+        walks[j].spans.length = walks[j].text.length = 0;
     return 0;
 }
 
@@ -761,8 +803,6 @@ static int add_obfuscated(Walk *w, PyObject *hashes)
  * the text whose keccak256 is the target hash. */
 static int combine_text(Walk *w, Buffer *out)
 {
-    if (hash_leaves(w) < 0)
-        return -1;
     size_t count = w->digests.length / 32;
     qsort(w->digests.data, count, 32, compare_digests);
     out->length = 0;
@@ -829,28 +869,36 @@ static void hash_texts(Buffer *lists, const int *ready, int n, unsigned char *ou
         memcpy(out + 32 * slots[i], digests + 32 * i, 32);
 }
 
+/* The leaves of the group's documents hashed, and each document's target hash text written. */
+static int texts_of_targets(Walk *walks, const int *ready, int m, Buffer *lists)
+{
+    if (hash_leaves(walks, ready, m) < 0)
+        return -1;
+    for (int j = 0; j < m; j++)
+        if (ready[j] && combine_text(&walks[j], &lists[j]) < 0)
+            return -1;
+    return 0;
+}
+
 static void free_texts(Buffer *lists)
 {
     for (int i = 0; i < GROUP; i++)
         PyMem_Free(lists[i].data);
 }
 
-/* Salted data, with its target hash text in `list`; NULL without an error: the Python route. */
-static PyObject *salt_one(Walk *w, PyObject *data, Buffer *list)
+/* Salted data, its leaves waiting in `w`; NULL without an error: the Python route. */
+static PyObject *salt_one(Walk *w, PyObject *data)
 {
     walk_reset(w);
     if (!PyDict_CheckExact(data) || PyDict_GET_SIZE(data) == 0) {
         w->fallback = 1;
         return NULL;
     }
-    PyObject *salted = salt_node(w, data, 1);
-    if (salted && combine_text(w, list) < 0)
-        Py_CLEAR(salted);
-    return salted;
+    return salt_node(w, data, 1);
 }
 
-/* 0 with the target hash text in `list`, -1 on error, 1 for the Python route. */
-static int hash_one(Walk *w, PyObject *data, PyObject *obfuscated, Buffer *list)
+/* 0 with the leaves waiting in `w`, -1 on error, 1 for the Python route. */
+static int hash_one(Walk *w, PyObject *data, PyObject *obfuscated)
 {
     walk_reset(w);
     int status = 0;
@@ -861,8 +909,6 @@ static int hash_one(Walk *w, PyObject *data, PyObject *obfuscated, Buffer *list)
         status = 1;
     if (status == 0)
         status = add_obfuscated(w, obfuscated);
-    if (status == 0 && combine_text(w, list) < 0)
-        status = -1;
     return status;
 }
 
@@ -883,9 +929,11 @@ static PyObject *salt_and_hash_list(PyObject *datas, PyObject *number_text, PyOb
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(items);
     PyObject *result = PyList_New(n);
-    Walk w = {0};
-    w.number_text = number_text;
-    w.random_source = random_source;
+    Walk walks[GROUP] = {{{0}}};
+    for (int j = 0; j < GROUP; j++) {
+        walks[j].number_text = number_text;
+        walks[j].random_source = random_source;
+    }
     Buffer lists[GROUP] = {{0}};
     reset_random_pool_after_fork();
     for (Py_ssize_t first = 0; result && first < n; first += GROUP) {
@@ -893,10 +941,11 @@ static PyObject *salt_and_hash_list(PyObject *datas, PyObject *number_text, PyOb
         PyObject *salted[GROUP] = {0};
         int ready[GROUP] = {0}, failed = 0;
         for (int j = 0; j < m && !failed; j++) {
-            salted[j] = salt_one(&w, PySequence_Fast_GET_ITEM(items, first + j), &lists[j]);
+            salted[j] = salt_one(&walks[j], PySequence_Fast_GET_ITEM(items, first + j));
             ready[j] = salted[j] != NULL;
             failed = !ready[j] && PyErr_Occurred() != NULL;
         }
+        failed = failed || texts_of_targets(walks, ready, m, lists) < 0;
         unsigned char digests[GROUP * 32];
         if (!failed)
             hash_texts(lists, ready, m, digests);
@@ -917,7 +966,8 @@ static PyObject *salt_and_hash_list(PyObject *datas, PyObject *number_text, PyOb
         if (failed)
             Py_CLEAR(result);
     }
-    walk_free(&w);
+    for (int j = 0; j < GROUP; j++)
+        walk_free(&walks[j]);
     free_texts(lists);
     Py_DECREF(items);
     return result;
@@ -966,18 +1016,20 @@ static PyObject *target_hash_list(PyObject *datas, PyObject *obfuscateds, PyObje
         PyErr_SetString(PyExc_ValueError, "one obfuscated list per document");
     else
         result = PyList_New(n);
-    Walk w = {0};
-    w.number_text = number_json;
+    Walk walks[GROUP] = {{{0}}};
+    for (int j = 0; j < GROUP; j++)
+        walks[j].number_text = number_json;
     Buffer lists[GROUP] = {{0}};
     for (Py_ssize_t first = 0; result && first < n; first += GROUP) {
         int m = n - first < GROUP ? (int)(n - first) : GROUP;
         int ready[GROUP] = {0}, failed = 0;
         for (int j = 0; j < m && !failed; j++) {
-            int status = hash_one(&w, PySequence_Fast_GET_ITEM(data_items, first + j),
-                                  PySequence_Fast_GET_ITEM(obfuscated_items, first + j), &lists[j]);
+            int status = hash_one(&walks[j], PySequence_Fast_GET_ITEM(data_items, first + j),
+                                  PySequence_Fast_GET_ITEM(obfuscated_items, first + j));
             ready[j] = status == 0;
             failed = status < 0;
         }
+        failed = failed || texts_of_targets(walks, ready, m, lists) < 0;
         unsigned char digests[GROUP * 32];
         if (!failed)
             hash_texts(lists, ready, m, digests);
@@ -991,7 +1043,8 @@ static PyObject *target_hash_list(PyObject *datas, PyObject *obfuscateds, PyObje
         if (failed)
             Py_CLEAR(result);
     }
-    walk_free(&w);
+    for (int j = 0; j < GROUP; j++)
+        walk_free(&walks[j]);
     free_texts(lists);
     Py_DECREF(data_items);
     Py_DECREF(obfuscated_items);
