@@ -566,24 +566,27 @@ static PyObject *salted_string(Walk *w, const char *kind, PyObject *text)
     PyObject *out = PyUnicode_New(head + tail, PyUnicode_MAX_CHAR_VALUE(text));
     if (!out)
         return NULL;
+    char prefix[64]; /* "<uuid>:<kind>:" */
+    memcpy(prefix, uuid, 36);
+    prefix[36] = ':';
+    memcpy(prefix + 37, kind, kind_length);
+    prefix[head - 1] = ':';
     int kind_out = PyUnicode_KIND(out);
-    void *data = PyUnicode_DATA(out);
-    Py_ssize_t i = 0;
-    for (int j = 0; j < 36; j++)
-        PyUnicode_WRITE(kind_out, data, i++, (Py_UCS4)(unsigned char)uuid[j]);
-    PyUnicode_WRITE(kind_out, data, i++, ':');
-    for (size_t j = 0; j < kind_length; j++)
-        PyUnicode_WRITE(kind_out, data, i++, (Py_UCS4)(unsigned char)kind[j]);
-    PyUnicode_WRITE(kind_out, data, i++, ':');
-    if (PyUnicode_CopyCharacters(out, head, text, 0, tail) < 0) {
-        Py_DECREF(out);
-        return NULL;
+    if (kind_out == PyUnicode_1BYTE_KIND) { /* most text: plain byte copies */
+        memcpy(PyUnicode_1BYTE_DATA(out), prefix, (size_t)head);
+        memcpy(PyUnicode_1BYTE_DATA(out) + head, PyUnicode_1BYTE_DATA(text), (size_t)tail);
+    } else {
+        void *data = PyUnicode_DATA(out);
+        for (Py_ssize_t i = 0; i < head; i++)
+            PyUnicode_WRITE(kind_out, data, i, (Py_UCS4)(unsigned char)prefix[i]);
+        if (PyUnicode_CopyCharacters(out, head, text, 0, tail) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
     }
     if (leaf_start(w) < 0 || buffer_append(&w->text, "\"", 1) < 0 ||
-        buffer_append(&w->text, uuid, 36) < 0 || buffer_append(&w->text, ":", 1) < 0 ||
-        buffer_append(&w->text, kind, kind_length) < 0 || buffer_append(&w->text, ":", 1) < 0 ||
-        append_escaped(&w->text, text) < 0 || buffer_append(&w->text, "\"}", 2) < 0 ||
-        add_leaf(w) < 0) {
+        buffer_append(&w->text, prefix, (size_t)head) < 0 || append_escaped(&w->text, text) < 0 ||
+        buffer_append(&w->text, "\"}", 2) < 0 || add_leaf(w) < 0) {
         Py_DECREF(out);
         return NULL;
     }
