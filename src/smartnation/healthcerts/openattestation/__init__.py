@@ -19,7 +19,12 @@ from .ocsp import HttpxOcspFetcher, OcspFetchError, unreachable_ocsp_fetcher
 from .salt import salt_data, unsalt_data
 from .schema import get_data, is_signed_wrapped_v2, is_wrapped_v2
 from .sign import load_private_key, sign_document, sign_merkle_root
-from .verify import VerificationContext, document_integrity_holds, verify_document
+from .verify import (
+    VerificationContext,
+    document_integrity_holds,
+    documents_integrity_hold,
+    verify_document,
+)
 from .wrap import wrap_document, wrap_documents
 
 __all__ = [
@@ -39,6 +44,7 @@ __all__ = [
     "VerificationContext",
     "digest_document",
     "document_integrity_holds",
+    "documents_integrity_hold",
     "get_data",
     "is_signed_wrapped_v2",
     "is_valid",

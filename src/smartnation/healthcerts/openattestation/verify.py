@@ -9,14 +9,14 @@ need an Ethereum node are reported as ERROR (or INVALID for malformed arguments)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from . import fragments as names
 from .did import RECOVERY_METHOD_TYPE, arrayify_hex, find_verification_method, recover_signer
-from .digest import digest_document
+from .digest import digest_document, digest_documents
 from .dns import DnsLookupError, TxtResolver, dns_did_records, document_store_records
 from .errors import OpenAttestationError
 from .ethereum import OFFLINE_MESSAGE, is_bytes32, is_plain_address, is_uint256
@@ -122,6 +122,17 @@ class _Verifier:
 # --- OpenAttestationHash -------------------------------------------------------------------
 
 
+def _proof_holds(signature: dict[str, Any], digest: str) -> bool:
+    if digest != signature["targetHash"]:
+        return False
+    root = parse_hash(signature["merkleRoot"])
+    target = parse_hash(signature["targetHash"])
+    proof = [parse_hash(p) for p in signature["proof"]]
+    if root is None or target is None or any(p is None for p in proof):
+        return False
+    return check_proof([p for p in proof if p is not None], root, target)
+
+
 def document_integrity_holds(document: dict[str, Any]) -> bool:
     """Target hash recomputed from the data, and the Merkle proof leads to the root.
 
@@ -135,14 +146,21 @@ def document_integrity_holds(document: dict[str, Any]) -> bool:
         if "obfuscatedData" in str(exc):
             return False
         raise
-    if digest != signature["targetHash"]:
-        return False
-    root = parse_hash(signature["merkleRoot"])
-    target = parse_hash(signature["targetHash"])
-    proof = [parse_hash(p) for p in signature["proof"]]
-    if root is None or target is None or any(p is None for p in proof):
-        return False
-    return check_proof([p for p in proof if p is not None], root, target)
+    return _proof_holds(signature, digest)
+
+
+def documents_integrity_hold(documents: Sequence[dict[str, Any]]) -> list[bool]:
+    """`document_integrity_holds` for many documents; faster than one at a time.
+
+    With the compiled speedups, the documents' target hashes are computed side by side.
+    """
+    digests = digest_documents(documents)
+    return [
+        document_integrity_holds(document)
+        if digest is None
+        else _proof_holds(document["signature"], digest)
+        for document, digest in zip(documents, digests, strict=True)
+    ]
 
 
 def _verify_hash(document: _Document, context: VerificationContext) -> Fragment:
