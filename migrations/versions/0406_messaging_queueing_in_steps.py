@@ -10,7 +10,7 @@ the key's cascade. With its progress on the campaign, a step never overlaps a co
 the insert needs no ON CONFLICT clause (another quarter of the time a row).
 
 Revision ID: 0406
-Revises: 0401
+Revises: 0402
 Create Date: 2026-11-27 00:45:00
 """
 
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0406"
-down_revision = "0401"
+down_revision = "0402"
 branch_labels = None
 depends_on = None
 
