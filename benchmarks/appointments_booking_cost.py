@@ -203,7 +203,8 @@ def main() -> None:
         if args.py_spy:
             spy = subprocess.Popen(
                 [
-                    "py-spy",
+                    # the environment's own py-spy, also when the script runs without activating it
+                    str(Path(sys.executable).with_name("py-spy")),
                     "record",
                     "--format",
                     "raw",
