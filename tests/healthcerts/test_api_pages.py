@@ -122,10 +122,20 @@ def test_verify_api_refuses_huge_uploads(client: TestClient, healthcerts_setting
     assert "KiB" in response.json()["detail"]
 
 
-def _with_data(**changes: Any) -> dict[str, Any]:
-    document = load_fixture(SAMPLE)
-    document.update(changes)
-    return document
+def _with_data(**changes: Any) -> Any:
+    """A change to the sample certificate, applied inside the test (the sample is a fixture
+    file of ../shared: read at collection time, its absence would stop the whole module)."""
+
+    def changed() -> dict[str, Any]:
+        document = load_fixture(SAMPLE)
+        document.update({k: v(document) if callable(v) else v for k, v in changes.items()})
+        return document
+
+    return changed
+
+
+def _root_with_zz(document: dict[str, Any]) -> dict[str, Any]:
+    return {**document["signature"], "merkleRoot": document["signature"]["merkleRoot"] + "zz"}
 
 
 @pytest.mark.parametrize(
@@ -137,12 +147,7 @@ def _with_data(**changes: Any) -> dict[str, Any]:
         12,
         None,
         _with_data(data={"a.b": "x", "issuers": []}),
-        _with_data(
-            signature={
-                **load_fixture(SAMPLE)["signature"],
-                "merkleRoot": load_fixture(SAMPLE)["signature"]["merkleRoot"] + "zz",
-            }
-        ),
+        _with_data(signature=_root_with_zz),
         _with_data(signature={"type": "SHA3MerkleProof", "targetHash": "nothex", "proof": [1]}),
     ],
     ids=["data-string", "list", "string", "number", "null", "dotted-key", "root-zz", "bad-sig"],
@@ -150,6 +155,8 @@ def _with_data(**changes: Any) -> dict[str, Any]:
 def test_verify_api_gives_invalid_results_for_wrong_documents(
     client: TestClient, healthcerts_settings: Any, document: Any
 ) -> None:
+    if callable(document):
+        document = document()
     response = _post_json(client, "/api/v1/healthcerts/verify", json.dumps(document).encode())
     assert response.status_code == 200, response.text
     assert response.json()["valid"] is False
