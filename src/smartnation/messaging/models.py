@@ -28,6 +28,8 @@ class Message(Base):
         Index("ix_messaging_message_status_created", "status", "created_at"),
         Index("ix_messaging_message_recipient", "recipient"),
         Index("ix_messaging_message_campaign_status", "campaign_id", "status", "id"),
+        # STOP, a subscriber's data export and their deletion look up their messages.
+        Index("ix_messaging_message_subscriber", "subscriber_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
