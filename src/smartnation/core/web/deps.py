@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+from anyio import CancelScope
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from smartnation.core.db import Database
 
@@ -16,14 +18,42 @@ def get_database(request: Request) -> Database:
     return database
 
 
-def _request_session(request: Request) -> Iterator[Session]:
+def _has_work(session: Session) -> bool:
+    """Whether ending the session needs the database: it began a transaction or holds changes."""
+    return session.in_transaction() or bool(session.new or session.dirty or session.deleted)
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
+
+
+async def _request_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the endpoint returns, rolled back if it raises.
 
     Used with scope="function" so the commit happens before the response is sent: a failed commit
     becomes an error answer, never a success for something that was not saved.
+
+    A coroutine, so that opening the session costs no thread hop (a session reaches the database
+    only when first used), and ending it costs one only when the request used the database: a
+    sync dependency would cross to the thread pool twice more on every request.
     """
-    with get_database(request).transaction() as session:
+    session = get_database(request).sessions()
+    try:
         yield session
+    except BaseException:
+        if _has_work(session):
+            with CancelScope(shield=True):
+                await run_in_threadpool(session.close)  # closing rolls back
+        else:
+            session.close()
+        raise
+    if _has_work(session):
+        await run_in_threadpool(_commit_and_close, session)
+    else:
+        session.close()
 
 
 DbSession = Annotated[Session, Depends(_request_session, scope="function")]
