@@ -13,6 +13,7 @@ from fastapi import Request
 
 from smartnation.core.errors import DomainError, FieldProblem, InvalidInput
 from smartnation.core.i18n import N_
+from smartnation.core.web.bodies import check_declared_length, read_limited_body
 from smartnation.healthcerts.config import get_healthcerts_settings
 
 MAX_DEPTH = 64
@@ -29,31 +30,6 @@ def too_large(limit: int) -> PayloadTooLarge:
         f"The upload is larger than {limit // 1024:,} KiB; a HealthCert is far smaller.",
         limit_bytes=limit,
     )
-
-
-def check_declared_length(request: Request, limit: int) -> None:
-    """Refuse by the Content-Length header before reading anything."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            length = int(declared)
-        except ValueError:
-            raise InvalidInput(FieldProblem("content-length", "is not a number")) from None
-        if length > limit:
-            raise too_large(limit)
-
-
-async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refused as soon as it passes `limit` bytes."""
-    check_declared_length(request, limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _reject_constant(name: str) -> Any:
@@ -101,16 +77,19 @@ def parse_json_document(raw: bytes, field: str = "document") -> Any:
 async def json_document_body(request: Request) -> Any:
     """A dependency: the request body parsed as one JSON document, within the upload limit."""
     limit = get_healthcerts_settings().max_upload_bytes
-    return parse_json_document(await read_limited_body(request, limit))
+    return parse_json_document(await read_limited_body(request, limit, lambda: too_large(limit)))
 
 
 async def json_batch_body(request: Request) -> Any:
     """A dependency: a batch body, allowed the upload limit for each document it may hold."""
     settings = get_healthcerts_settings()
     limit = settings.max_upload_bytes * min(settings.max_batch_documents, 100)
-    return parse_json_document(await read_limited_body(request, limit), "documents")
+    return parse_json_document(
+        await read_limited_body(request, limit, lambda: too_large(limit)), "documents"
+    )
 
 
 def upload_size_guard(request: Request) -> None:
     """A dependency for upload forms, placed before the CSRF check so nothing huge is parsed."""
-    check_declared_length(request, get_healthcerts_settings().max_upload_bytes + 64 * 1024)
+    limit = get_healthcerts_settings().max_upload_bytes + 64 * 1024
+    check_declared_length(request, limit, lambda: too_large(limit))

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from smartnation.core.errors import DomainError, NotFound
 from smartnation.core.i18n import N_
 from smartnation.core.web.auth import Public, require_role
+from smartnation.core.web.bodies import read_limited_body
 from smartnation.core.web.deps import DbSession
 from smartnation.core.web.problems import problem_response
 from smartnation.tracing import service
@@ -109,20 +110,6 @@ def get_upload_token(
     return JSONResponse(UploadTokenOut(token=token).model_dump())
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """The body, refused as soon as it passes `limit` bytes (declared or actually sent)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise UploadTooLarge(f"the upload is larger than {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise UploadTooLarge(f"the upload is larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post(
     "/uploads",
     status_code=201,
@@ -145,7 +132,9 @@ async def upload_encounters(request: Request, session: DbSession) -> Response:
     declared = request.headers.get("content-length", "")
     size = int(declared) if declared.isdigit() else 0
     try:
-        content = await _read_limited(request, limit)
+        content = await read_limited_body(
+            request, limit, lambda: UploadTooLarge(f"the upload is larger than {limit} bytes")
+        )
         size = len(content)
         receipt = await run_in_threadpool(service.receive_upload, session, content)
     except DomainError as error:

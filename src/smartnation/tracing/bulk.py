@@ -8,9 +8,7 @@ contact list within seconds of its upload.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from psycopg.types.json import Json
@@ -20,23 +18,6 @@ from sqlalchemy.orm import Session
 # (table, columns) -> the columns' type OIDs, for binary COPY. Built-in type OIDs never
 # change, so one look-up per table serves the process.
 _COPY_TYPES: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a block that makes many objects without cycles.
-
-    A parsed upload is tens of thousands of dictionaries; each young-generation collection
-    triggered while records are classified would walk them again, and that costs as much as a
-    third of the classification. Reference counting still frees everything as usual.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _column_types(session: Session, table: Table, columns: Sequence[str]) -> list[int]:

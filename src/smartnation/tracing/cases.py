@@ -21,6 +21,7 @@ from smartnation.core.clock import utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from smartnation.core.i18n import N_
 from smartnation.core.jobs import enqueue
+from smartnation.core.memory import collector_paused
 from smartnation.core.validators import parse_nric
 from smartnation.registry import service as registry
 from smartnation.tracing.bluetrace import (
@@ -33,7 +34,7 @@ from smartnation.tracing.bluetrace import (
     parse_encounter_log,
     validate_upload_token,
 )
-from smartnation.tracing.bulk import collector_paused, copy_rows
+from smartnation.tracing.bulk import copy_rows
 from smartnation.tracing.common import new_reference
 from smartnation.tracing.limits import check_upload_code_attempts
 from smartnation.tracing.models import Case, Encounter, TracingUser, Upload, UploadCode

@@ -22,9 +22,10 @@ from smartnation.core import audit
 from smartnation.core.clock import to_singapore, utcnow
 from smartnation.core.errors import Conflict, FieldProblem, InvalidInput
 from smartnation.core.i18n import N_
+from smartnation.core.memory import collector_paused
 from smartnation.messaging import service as messaging
 from smartnation.registry import service as registry
-from smartnation.tracing.bulk import collector_paused, copy_rows
+from smartnation.tracing.bulk import copy_rows
 from smartnation.tracing.cases import get_case
 from smartnation.tracing.common import QUARANTINE_TEMPLATE, new_reference
 from smartnation.tracing.models import Contact, Encounter, QuarantineOrder, TracingUser

@@ -7,13 +7,14 @@ goes for large batches.
 
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
+
+from smartnation.core.memory import collector_paused
 
 from .digest import combine_leaf_hashes, digest_document
 from .errors import KeyWithPeriodError, SchemaValidationError
@@ -238,18 +239,13 @@ def wrap_documents(
     # A batch allocates millions of acyclic containers; with the cyclic garbage collector on,
     # every few thousand allocations (the proofs, the envelopes) would walk all of them again,
     # which took as long as the hashing at 10,000 documents. It is paused until the batch is made.
-    collector_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         _wrap_into(results, documents, pool_size, progress)
         batch = build_batch([target for _, target in results])
         return [
             _envelope(salted, target, batch.proofs[i], batch.root, external_schema_id)
             for i, (salted, target) in enumerate(results)
         ]
-    finally:
-        if collector_was_enabled:
-            gc.enable()
 
 
 # Set in the parent just before forking, so workers read the documents without pickling them.
