@@ -201,6 +201,21 @@ class Database:
             with self.engine.begin() as connection:
                 yield connection
 
+    def ping(self) -> None:
+        """Check that the database answers, in one round trip where the database allows it.
+
+        On PostgreSQL the query runs on an autocommit connection: psycopg would otherwise send
+        BEGIN and then ROLLBACK around it, three round trips for one question.
+        """
+        if isinstance(self.bind, Connection):
+            self.bind.exec_driver_sql("SELECT 1")
+        elif self.dialect == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+                c.exec_driver_sql("SELECT 1")
+        else:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits when the block ends, rolls back if it raises."""
