@@ -29,7 +29,6 @@ from smartnation.identity import accounts, factors
 from smartnation.identity import clients as client_registry
 from smartnation.identity import consents as consent_records
 from smartnation.identity import provider as oidc_provider
-from smartnation.identity.api import provider_of
 from smartnation.identity.models import Account
 from smartnation.identity.myinfo import label_of
 from smartnation.identity.oidc.errors import OAuthError
@@ -42,6 +41,14 @@ STATE_KEY = "identity_login"
 Csrf = Depends(verify_csrf)
 Text = Annotated[str, Form(max_length=500)]
 LongText = Annotated[str, Form(max_length=20_000)]
+
+
+def provider_of(request: Request) -> oidc_provider.Provider:
+    """The provider as this application is configured (issuer from the base URL)."""
+    settings = request.app.state.settings
+    return oidc_provider.Provider.for_base_url(
+        settings.web.base_url, development=settings.environment == "development"
+    )
 
 
 def safe_next(target: str) -> str:

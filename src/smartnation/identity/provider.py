@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
@@ -260,7 +260,22 @@ def _grant_of(data: dict[str, Any] | None) -> CodeGrant | None:
     )
 
 
-def person_from(account: Account, resident: registry.Resident) -> Person:
+class RegistryRecord(Protocol):
+    """What an ID token takes from a resident's registry record."""
+
+    @property
+    def nric(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def mobile(self) -> str | None: ...
+    @property
+    def residential_status(self) -> str: ...
+
+
+def person_from(account: Account, resident: RegistryRecord) -> Person:
     """The person as an ID token may describe them, from their account and registry record."""
     foreign = resident.residential_status not in ("C", "P")
     return Person(
