@@ -209,6 +209,19 @@ def resolve_authorization(
     return resolve_authorize_request(query, stored=stored, expires_at=expires), service
 
 
+# Built once: every login and token exchange runs them, and building costs more than running.
+# Core statements, not the ORM: nothing here needs an identity map or a flush.
+_CODE_BY_HASH: Final = select(
+    AuthorizationCode.account_id,
+    AuthorizationCode.grant,
+    AuthorizationCode.consent_id,
+    AuthorizationCode.entity_uen,
+    AuthorizationCode.entity_role,
+).where(AuthorizationCode.code_hash == bindparam("code_hash"))
+_STORE_ACCESS_TOKEN: Final = insert(AccessToken)
+_STORE_CODE: Final = insert(AuthorizationCode)
+
+
 def complete_authorization(
     session: Session,
     provider: Provider,
@@ -228,22 +241,23 @@ def complete_authorization(
     token endpoint then needs neither the account nor the registry.
     """
     code, key, grant = issue_code(request, sub=str(account.sub), amr=tuple(amr))
-    session.add(
-        AuthorizationCode(
-            code_hash=key,
-            account_id=account.id,
-            grant={
+    session.connection().execute(
+        _STORE_CODE,
+        {
+            "code_hash": key,
+            "account_id": account.id,
+            "grant": {
                 "request": request_to_dict(request),
                 "sub": grant.sub,
                 "amr": list(grant.amr),
                 "expires_at": grant.expires_at,
                 "person": dataclasses.asdict(person),
             },
-            consent_id=consent_id,
-            entity_uen=entity_uen,
-            entity_role=entity_role,
-            expires_at=from_epoch(grant.expires_at),
-        )
+            "consent_id": consent_id,
+            "entity_uen": entity_uen,
+            "entity_role": entity_role,
+            "expires_at": from_epoch(grant.expires_at),
+        },
     )
     record_login(session, account, amr, request.client_id)
     return authorization_response_url(request, code, provider.issuer)
@@ -295,18 +309,6 @@ def person_of(session: Session, account: Account) -> Person:
     if resident is None:
         raise OAuthError("invalid_grant", "the person is no longer in the registry")
     return person_from(account, resident)
-
-
-# Built once: the token endpoint runs them on every exchange, and building costs more than
-# running. Core statements, not the ORM: nothing here needs an identity map or a flush.
-_CODE_BY_HASH: Final = select(
-    AuthorizationCode.account_id,
-    AuthorizationCode.grant,
-    AuthorizationCode.consent_id,
-    AuthorizationCode.entity_uen,
-    AuthorizationCode.entity_role,
-).where(AuthorizationCode.code_hash == bindparam("code_hash"))
-_STORE_ACCESS_TOKEN: Final = insert(AccessToken)
 
 
 def exchange_code(
