@@ -21,6 +21,7 @@ from smartnation.core.web.middleware import PlatformMiddleware
 from smartnation.core.web.problems import install_error_handlers
 from smartnation.core.web.templates import Templates
 from smartnation.domains import DOMAINS, domain_modules, register_jobs
+from smartnation.identity.sealing import require_own_key
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,8 @@ def _mount_static(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     """The whole platform as one ASGI application."""
     settings = settings or get_settings()
+    # Outside development, refuse to start on a public development key.
+    require_own_key(settings.environment)
     database = database or Database.from_settings(settings.database)
 
     @asynccontextmanager

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from alembic import command as alembic_command
 from sqlalchemy.orm import Session
 
+from smartnation.app import create_app
 from smartnation.cli import alembic_config
 from smartnation.core.audit import AuditEvent
+from smartnation.core.config import DatabaseSettings, Settings
 from smartnation.core.errors import Conflict, InvalidInput, TooManyRequests
 from smartnation.identity import accounts, factors, sealing
 from smartnation.identity.demo import PASSWORD, PENDING
@@ -216,6 +218,18 @@ def test_totp_secrets_are_sealed_at_rest_and_bound_to_their_account(db):
         sealing.unseal(totp.totp_secret, account.id + 1)  # copied onto another account
     with pytest.raises(sealing.SealedSecretInvalid):
         sealing.unseal(totp.totp_secret[:-2] + "AA", account.id)
+
+
+def test_outside_development_the_platform_refuses_the_public_sealing_key():
+    production = Settings(
+        environment="production", database=DatabaseSettings(url="sqlite:///:memory:")
+    )
+    with pytest.raises(sealing.DevelopmentKeyRefused, match="SMARTNATION_IDENTITY_TOTP_KEY"):
+        create_app(production)
+    with pytest.raises(sealing.DevelopmentKeyRefused):
+        sealing.require_own_key("staging", sealing.DEVELOPMENT_KEY)
+    sealing.require_own_key("production", "a-key-of-its-own-" + "x" * 26)  # its own key: runs
+    sealing.require_own_key("development", sealing.DEVELOPMENT_KEY)  # the demo runs as before
 
 
 def test_migration_0402_seals_plain_totp_secrets(tmp_path):

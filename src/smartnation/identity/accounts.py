@@ -222,7 +222,7 @@ def record_login(session: Session, account: Account, amr: list[str], client_id: 
     account.failed_logins = 0
     account.locked_until = None
     account.last_login_at = utcnow()
-    session.flush()
+    # No flush of its own: written with the audit record and the rest at the request's commit.
     audit.record(
         session,
         "identity.login.succeeded",

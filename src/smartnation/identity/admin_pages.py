@@ -13,7 +13,7 @@ from smartnation.core.web.csrf import verify_csrf
 from smartnation.core.web.deps import DbSession
 from smartnation.identity import clients as client_registry
 from smartnation.identity import roles as role_grants
-from smartnation.identity.api import provider_of
+from smartnation.identity.login_pages import provider_of
 from smartnation.identity.oidc.params import KNOWN_SCOPES
 
 router = APIRouter(prefix="/identity", include_in_schema=False)

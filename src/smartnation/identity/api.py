@@ -2,7 +2,10 @@
 
 These answer OAuth errors (``{"error", "error_description"}`` with the headers the protocol
 core gives), not problem documents. The login pages behind ``/id/auth`` are in
-:mod:`smartnation.identity.login_pages`.
+:mod:`smartnation.identity.login_pages`; this module's ``router`` carries them too, right after
+the protocol endpoints, because a login is a run of requests to both: the application matches
+routes in the order they were included, one by one, so routes included early are found sooner
+(for a page included after every other domain's API that search cost more than the page).
 """
 
 from __future__ import annotations
@@ -12,20 +15,15 @@ from fastapi.responses import JSONResponse, Response
 
 from smartnation.core.web.auth import Public
 from smartnation.core.web.deps import DbSession
+from smartnation.identity import login_pages
 from smartnation.identity import provider as oidc_provider
+from smartnation.identity.login_pages import provider_of
 from smartnation.identity.oidc.discovery import CACHE_CONTROL
 from smartnation.identity.oidc.errors import OAuthError
 
-router = APIRouter(prefix="/id", tags=["identity"], dependencies=[Public])
+protocol = APIRouter(prefix="/id", tags=["identity"], dependencies=[Public])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_BODY = 64 * 1024
-
-
-def provider_of(request: Request) -> oidc_provider.Provider:
-    settings = request.app.state.settings
-    return oidc_provider.Provider.for_base_url(
-        settings.web.base_url, development=settings.environment == "development"
-    )
 
 
 def oauth_error(error: OAuthError) -> JSONResponse:
@@ -42,14 +40,14 @@ async def _form(request: Request) -> list[tuple[str, str]]:
     return [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
 
 
-@router.get("/.well-known/openid-configuration")
+@protocol.get("/.well-known/openid-configuration")
 def openid_configuration(request: Request) -> JSONResponse:
     """OpenID Provider metadata."""
     document = oidc_provider.discovery(provider_of(request))
     return JSONResponse(document, headers={"Cache-Control": CACHE_CONTROL})
 
 
-@router.get("/jwks")
+@protocol.get("/jwks")
 def jwks(session: DbSession) -> JSONResponse:
     """The provider's public signing keys (next, current and previous during rotation)."""
     return JSONResponse(
@@ -57,12 +55,12 @@ def jwks(session: DbSession) -> JSONResponse:
     )
 
 
-@router.get("/.well-known/keys", include_in_schema=False)
+@protocol.get("/.well-known/keys", include_in_schema=False)
 def jwks_alias(session: DbSession) -> JSONResponse:
     return jwks(session)
 
 
-@router.post("/par", status_code=201)
+@protocol.post("/par", status_code=201)
 async def par(request: Request, session: DbSession) -> JSONResponse:
     """Pushed authorisation request (RFC 9126) with private_key_jwt and DPoP."""
     try:
@@ -75,7 +73,7 @@ async def par(request: Request, session: DbSession) -> JSONResponse:
     return JSONResponse(answer, status_code=201, headers=NO_STORE)
 
 
-@router.post("/token")
+@protocol.post("/token")
 async def token(request: Request, session: DbSession) -> JSONResponse:
     """Authorisation code exchange: private_key_jwt, DPoP, PKCE; ID token signed then encrypted."""
     try:
@@ -88,7 +86,7 @@ async def token(request: Request, session: DbSession) -> JSONResponse:
     return JSONResponse(answer, headers=NO_STORE)
 
 
-@router.get("/userinfo")
+@protocol.get("/userinfo")
 def userinfo(request: Request, session: DbSession) -> Response:
     """The consented MyInfo person data, signed then encrypted (application/jwt)."""
     try:
@@ -101,3 +99,9 @@ def userinfo(request: Request, session: DbSession) -> Response:
     except OAuthError as error:
         return oauth_error(error)
     return Response(body, media_type="application/jwt", headers=NO_STORE)
+
+
+# What the application includes: the protocol endpoints, then the login pages.
+router = APIRouter()
+router.include_router(protocol)
+router.include_router(login_pages.router)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pyotp
 import webauthn
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 from webauthn.helpers import bytes_to_base64url, options_to_json
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
@@ -144,16 +144,68 @@ def factors_of(session: Session, account: Account) -> list[Factor]:
     )
 
 
+def _usable(factor: Factor | None, account: Account) -> bool:
+    return (
+        factor is not None
+        and factor.account_id == account.id
+        and factor.revoked_at is None
+        and factor.confirmed_at is not None
+    )
+
+
+NOT_SET_UP: Final = N_("This second factor is not set up on your account.")
+
+
 def get_factor(session: Session, account: Account, factor_id: int) -> Factor:
     factor = session.get(Factor, factor_id)
-    if (
-        factor is None
-        or factor.account_id != account.id
-        or factor.revoked_at is not None
-        or factor.confirmed_at is None
-    ):
-        raise NotFound(N_("This second factor is not set up on your account."))
+    if not _usable(factor, account):
+        raise NotFound(NOT_SET_UP)
+    assert factor is not None
     return factor
+
+
+# The login pages know only the account id (from the signed login state): each page reads the
+# account with what it needs of its factors in one statement. Built once, with parameters.
+_ACCOUNT_WITH_FACTORS: Final = (
+    select(Account, Factor)
+    .outerjoin(
+        Factor,
+        and_(
+            Factor.account_id == Account.id,
+            Factor.revoked_at.is_(None),
+            Factor.confirmed_at.is_not(None),
+        ),
+    )
+    .where(Account.id == bindparam("account_id"))
+    .order_by(Factor.id)
+)
+_ACCOUNT_AND_FACTOR: Final = (
+    select(Account, Factor)
+    .outerjoin(Factor, and_(Factor.account_id == Account.id, Factor.id == bindparam("factor_id")))
+    .where(Account.id == bindparam("account_id"))
+)
+
+
+def account_with_factors(session: Session, account_id: int) -> tuple[Account, list[Factor]] | None:
+    """An account and its usable factors (as :func:`factors_of`), or None if no such account."""
+    rows = session.execute(_ACCOUNT_WITH_FACTORS, {"account_id": account_id}).all()
+    if not rows:
+        return None
+    return rows[0][0], [factor for _, factor in rows if factor is not None]
+
+
+def account_and_factor(
+    session: Session, account_id: int, factor_id: int
+) -> tuple[Account, Factor | None] | None:
+    """An account and one of its usable factors (None if that factor is not usable, as
+    :func:`get_factor` refuses it), or None if no such account."""
+    row = session.execute(
+        _ACCOUNT_AND_FACTOR, {"account_id": account_id, "factor_id": factor_id}
+    ).first()
+    if row is None:
+        return None
+    account, factor = row
+    return account, factor if _usable(factor, account) else None
 
 
 def _add_factor(session: Session, account: Account, kind: str, **fields: Any) -> Factor:
@@ -410,8 +462,7 @@ def verify_totp(session: Session, account: Account, factor: Factor, code: str) -
             guard = DatabaseReplayGuard(session)
             if not guard.first_use("totp", f"{factor.id}:{step}", now + timedelta(minutes=2)):
                 raise refused
-            factor.last_used_at = now
-            session.flush()
+            factor.last_used_at = now  # written with the rest of the request
             return
     raise refused
 

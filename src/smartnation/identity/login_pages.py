@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from smartnation.core.errors import DomainError
+from smartnation.core.errors import DomainError, NotFound
 from smartnation.core.i18n import N_
 from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY, Principal, Public
 from smartnation.core.web.csrf import verify_csrf
@@ -29,7 +29,6 @@ from smartnation.identity import accounts, factors
 from smartnation.identity import clients as client_registry
 from smartnation.identity import consents as consent_records
 from smartnation.identity import provider as oidc_provider
-from smartnation.identity.api import provider_of
 from smartnation.identity.models import Account
 from smartnation.identity.myinfo import label_of
 from smartnation.identity.oidc.errors import OAuthError
@@ -42,6 +41,14 @@ STATE_KEY = "identity_login"
 Csrf = Depends(verify_csrf)
 Text = Annotated[str, Form(max_length=500)]
 LongText = Annotated[str, Form(max_length=20_000)]
+
+
+def provider_of(request: Request) -> oidc_provider.Provider:
+    """The provider as this application is configured (issuer from the base URL)."""
+    settings = request.app.state.settings
+    return oidc_provider.Provider.for_base_url(
+        settings.web.base_url, development=settings.environment == "development"
+    )
 
 
 def safe_next(target: str) -> str:
@@ -106,6 +113,21 @@ def _account_in(request: Request, session: Any, state: dict[str, Any]) -> Accoun
         return None
 
 
+# Largest id a BIGINT holds: anything beyond names no row (and must not reach the database).
+_MAX_ID = 2**63 - 1
+
+
+def _with_factor(session: Any, state: dict[str, Any], factor_id: Any) -> tuple[Account, Any] | None:
+    """The login's account and one of its usable factors (None if not usable), in one query;
+    None when the login has no account."""
+    account_id = state.get("account_id")
+    if not isinstance(account_id, int):
+        return None
+    if not isinstance(factor_id, int) or not 0 < factor_id <= _MAX_ID:
+        factor_id = 0  # no factor has id 0: the account alone
+    return factors.account_and_factor(session, account_id, factor_id)
+
+
 def _service_name(session: Any, state: dict[str, Any]) -> str | None:
     if "service" in state:
         return str(state["service"])
@@ -139,10 +161,10 @@ def _login_page(
 
 # ---- entry points -------------------------------------------------------------------------
 @router.get("/id/auth", response_class=HTMLResponse)
-def authorize(request: Request, session: DbSession) -> Response:
+async def authorize(request: Request, session: DbSession) -> Response:
     """The authorisation endpoint: resolve the pushed request, then show the login page."""
     try:
-        auth_request = oidc_provider.resolve_authorization(
+        auth_request, service = oidc_provider.resolve_authorization(
             session, list(request.query_params.multi_items())
         )
     except OAuthError as error:
@@ -152,11 +174,15 @@ def authorize(request: Request, session: DbSession) -> Response:
         "flow": "oidc",
         "request": oidc_provider.request_to_dict(auth_request),
     }
-    # What the later pages need to know about the service, read once (the state is signed).
-    client = client_registry.find_client(session, auth_request.client_id)
-    if client is not None:
-        state["service"] = client.name
-        state["corppass"] = client.kind == "corppass"
+    # What the later pages need to know about the service, kept with the pushed request and
+    # carried in the (signed) state from here on.
+    if service is None:  # a request pushed before requests kept it
+        client = client_registry.find_client(session, auth_request.client_id)
+        if client is not None:
+            service = oidc_provider.ServiceShown(client.name, client.kind == "corppass")
+    if service is not None:
+        state["service"] = service.name
+        state["corppass"] = service.corppass
     _save(request, state)
     return _login_page(request, session, state)
 
@@ -216,26 +242,33 @@ def password_step(
 
 
 # ---- second factor ------------------------------------------------------------------------
+# The second-factor pages are coroutines: their database work is a few small statements, which
+# cost less on the event loop than the thread hop a plain function takes (as /id/par and
+# /id/token do). The password page stays a plain function: Argon2id must not hold the loop.
 @router.get("/id/auth/factor", response_class=HTMLResponse)
-def factor_choice(request: Request, session: DbSession) -> Response:
+async def factor_choice(request: Request, session: DbSession) -> Response:
     state = _state(request)
-    account = _account_in(request, session, state)
-    if account is None:
+    account_id = state.get("account_id")
+    found = (
+        factors.account_with_factors(session, account_id) if isinstance(account_id, int) else None
+    )
+    if found is None:
         return _expired(request)
-    choices = factors.factors_of(session, account)
-    return _render(request, "factor_choice.html", {"factors": choices})
+    return _render(request, "factor_choice.html", {"factors": found[1]})
 
 
 @router.post("/id/auth/factor", dependencies=[Csrf], response_class=HTMLResponse)
-def factor_chosen(
+async def factor_chosen(
     request: Request, session: DbSession, factor_id: Annotated[int, Form()] = 0
 ) -> Response:
     state = _state(request)
-    account = _account_in(request, session, state)
-    if account is None:
+    found = _with_factor(session, state, factor_id)
+    if found is None:
         return _expired(request)
+    account, factor = found
     try:
-        factor = factors.get_factor(session, account, factor_id)
+        if factor is None:
+            raise NotFound(factors.NOT_SET_UP)
         if factor.kind in ("sms", "trusted_sms"):
             purpose = "reset" if state["flow"] == "reset" else "login"
             sent = factors.send_otp(session, account, factor, purpose)
@@ -275,33 +308,27 @@ def _rp(request: Request) -> factors.RelyingParty:
 
 
 @router.get("/id/auth/verify", response_class=HTMLResponse)
-def verify_form(request: Request, session: DbSession) -> Response:
+async def verify_form(request: Request, session: DbSession) -> Response:
     state = _state(request)
-    account = _account_in(request, session, state)
-    if account is None or not isinstance(state.get("factor_id"), int):
+    found = _with_factor(session, state, state.get("factor_id"))
+    if found is None or found[1] is None:
         return _expired(request)
-    try:
-        factor = factors.get_factor(session, account, state["factor_id"])
-    except DomainError:
-        return _expired(request)
+    account, factor = found
     return _verify_page(request, session, account, factor)
 
 
 @router.post("/id/auth/verify", dependencies=[Csrf], response_class=HTMLResponse)
-def verify_submit(
+async def verify_submit(
     request: Request,
     session: DbSession,
     code: Annotated[str, Form(max_length=20)] = "",
     credential: LongText = "",
 ) -> Response:
     state = _state(request)
-    account = _account_in(request, session, state)
-    if account is None or not isinstance(state.get("factor_id"), int):
+    found = _with_factor(session, state, state.get("factor_id"))
+    if found is None or found[1] is None:
         return _expired(request)
-    try:
-        factor = factors.get_factor(session, account, state["factor_id"])
-    except DomainError:
-        return _expired(request)
+    account, factor = found
     try:
         if factor.kind in ("sms", "trusted_sms"):
             purpose = "reset" if state["flow"] == "reset" else "login"
@@ -328,7 +355,7 @@ def _after_factors(
         return _see("/identity/reset/password")
     if flow == "platform":
         accounts.record_login(session, account, state["amr"], "smartnation")
-        _sign_in(request, session, account, state["amr"])
+        _sign_in(request, account, state["amr"], *_who(session, account))
         request.session.pop(STATE_KEY, None)
         return _see(state.get("next") or "/")
     if state.get("corppass") and not state.get("entity_uen"):
@@ -339,15 +366,24 @@ def _after_factors(
     return _finish(request, session, state, account)
 
 
-def _sign_in(request: Request, session: Any, account: Account, amr: list[str]) -> None:
+def _who(session: Any, account: Account) -> tuple[Any, frozenset[str]]:
+    """The person's registry record and roles, read before this request's changes are written
+    (they do not depend on them), so that the changes go out together at the commit."""
+    with session.no_autoflush:
+        # By NRIC, without the address neither the principal nor the ID token carries.
+        resident = registry.find_resident(session, account.nric)
+        return resident, roles_of(session, account.id)
+
+
+def _sign_in(
+    request: Request, account: Account, amr: list[str], resident: Any, roles: frozenset[str]
+) -> None:
     """The person is now also logged in to the platform's own pages (single sign-on)."""
-    # By NRIC, without the address the principal does not carry (loading it costs a query).
-    resident = registry.find_resident(session, account.nric)
     principal = Principal(
         kind="person",
         id=account.nric,
         name=resident.name if resident is not None else account.nric,
-        roles=roles_of(session, account.id),
+        roles=roles,
         attributes={"sub": str(account.sub), "amr": amr},
     )
     request.session[PRINCIPAL_SESSION_KEY] = principal.to_session()
@@ -355,17 +391,21 @@ def _sign_in(request: Request, session: Any, account: Account, amr: list[str]) -
 
 def _finish(request: Request, session: Any, state: dict[str, Any], account: Account) -> Response:
     auth_request = oidc_provider.request_from_dict(state["request"])
+    resident, roles = _who(session, account)
+    if resident is None:  # the registry no longer lists the person: no ID token can say who
+        return _expired(request)
     url = oidc_provider.complete_authorization(
         session,
         provider_of(request),
         auth_request,
         account,
         state["amr"],
+        person=oidc_provider.person_from(account, resident),
         consent_id=state.get("consent_id"),
         entity_uen=state.get("entity_uen"),
         entity_role=state.get("entity_role"),
     )
-    _sign_in(request, session, account, state["amr"])
+    _sign_in(request, account, state["amr"], resident, roles)
     request.session.pop(STATE_KEY, None)
     return _see(url)
 

@@ -1,5 +1,6 @@
-"""The identity domain's pages: login (for services and for the platform itself), accounts,
-consents, officers' and administrators' pages, and the developer guide."""
+"""The identity domain's pages: accounts, consents, officers' and administrators' pages, and
+the developer guide. The login pages (for services and for the platform itself) are included
+with the protocol endpoints in :mod:`smartnation.identity.api`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from fastapi.responses import Response
 from smartnation.core.i18n import N_
 from smartnation.core.web.auth import Public
 from smartnation.core.web.templates import ServiceLink
-from smartnation.identity import account_pages, admin_pages, login_pages
+from smartnation.identity import account_pages, admin_pages
 
 router = APIRouter(include_in_schema=False)
-router.include_router(login_pages.router)
 router.include_router(account_pages.router)
 router.include_router(admin_pages.router)
 SERVICES = [

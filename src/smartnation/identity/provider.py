@@ -10,9 +10,9 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from smartnation.core.clock import utcnow
@@ -151,27 +151,75 @@ def push_authorization_request(
         dpop_jkt_from_proof=proof.jkt,
     )
     request_uri = new_request_uri()
-    session.add(
-        PushedRequest(
-            request_uri_hash=token_hash(request_uri),
-            request=request_to_dict(request),
-            expires_at=utcnow() + timedelta(seconds=PAR_EXPIRES_IN),
-        )
+    stored = request_to_dict(request)
+    # What the login pages show about the service, kept with the request so that the
+    # authorisation endpoint need not look the client up again.
+    stored[_SERVICE_KEY] = {"name": client.name, "corppass": client.kind == "corppass"}
+    session.connection().execute(
+        _STORE_PUSHED_REQUEST,
+        {
+            "request_uri_hash": token_hash(request_uri),
+            "request": stored,
+            "expires_at": utcnow() + timedelta(seconds=PAR_EXPIRES_IN),
+        },
     )
-    session.flush()
     return {"request_uri": request_uri, "expires_in": PAR_EXPIRES_IN}
 
 
-def resolve_authorization(session: Session, query: list[tuple[str, str]]) -> AuthorizationRequest:
-    """GET /auth: the stored pushed request (single use: removed on lookup)."""
+@dataclass(frozen=True)
+class ServiceShown:
+    """What the login pages say about the service a person is logging in to."""
+
+    name: str
+    corppass: bool
+
+
+_SERVICE_KEY: Final = "_service"
+_STORE_PUSHED_REQUEST: Final = insert(PushedRequest)
+# Single use in one statement: the row is deleted and its contents returned together, so two
+# requests racing with the same request_uri cannot both have it.
+_TAKE_PUSHED_REQUEST: Final = (
+    delete(PushedRequest)
+    .where(PushedRequest.request_uri_hash == bindparam("request_uri_hash"))
+    .returning(PushedRequest.request, PushedRequest.expires_at)
+)
+
+
+def resolve_authorization(
+    session: Session, query: list[tuple[str, str]]
+) -> tuple[AuthorizationRequest, ServiceShown | None]:
+    """GET /auth: the stored pushed request (single use: removed on lookup), and what the
+    login pages show about its service (None for a request stored without it)."""
     params = parse_form(query)
-    row = session.get(PushedRequest, token_hash(params.get("request_uri", "")))
-    stored, expires = (None, None)
+    row = (
+        session.connection()
+        .execute(
+            _TAKE_PUSHED_REQUEST,
+            {"request_uri_hash": token_hash(params.get("request_uri", ""))},
+        )
+        .first()
+    )
+    stored, expires, service = (None, None, None)
     if row is not None:
-        stored, expires = request_from_dict(row.request), row.expires_at
-        session.delete(row)
-        session.flush()
-    return resolve_authorize_request(query, stored=stored, expires_at=expires)
+        data = dict(row.request)
+        shown = data.pop(_SERVICE_KEY, None)
+        if isinstance(shown, dict):
+            service = ServiceShown(str(shown["name"]), bool(shown["corppass"]))
+        stored, expires = request_from_dict(data), row.expires_at
+    return resolve_authorize_request(query, stored=stored, expires_at=expires), service
+
+
+# Built once: every login and token exchange runs them, and building costs more than running.
+# Core statements, not the ORM: nothing here needs an identity map or a flush.
+_CODE_BY_HASH: Final = select(
+    AuthorizationCode.account_id,
+    AuthorizationCode.grant,
+    AuthorizationCode.consent_id,
+    AuthorizationCode.entity_uen,
+    AuthorizationCode.entity_role,
+).where(AuthorizationCode.code_hash == bindparam("code_hash"))
+_STORE_ACCESS_TOKEN: Final = insert(AccessToken)
+_STORE_CODE: Final = insert(AuthorizationCode)
 
 
 def complete_authorization(
@@ -181,36 +229,43 @@ def complete_authorization(
     account: Account,
     amr: list[str],
     *,
+    person: Person,
     consent_id: int | None = None,
     entity_uen: str | None = None,
     entity_role: str | None = None,
 ) -> str:
-    """The person has logged in (and consented): issue a code and return the redirect URL."""
+    """The person has logged in (and consented): issue a code and return the redirect URL.
+
+    The code's grant keeps who the person is as the registry showed them at this login
+    (``person``, see :func:`person_from`): the ID token describes this authentication, and the
+    token endpoint then needs neither the account nor the registry.
+    """
     code, key, grant = issue_code(request, sub=str(account.sub), amr=tuple(amr))
-    session.add(
-        AuthorizationCode(
-            code_hash=key,
-            account_id=account.id,
-            grant={
+    session.connection().execute(
+        _STORE_CODE,
+        {
+            "code_hash": key,
+            "account_id": account.id,
+            "grant": {
                 "request": request_to_dict(request),
                 "sub": grant.sub,
                 "amr": list(grant.amr),
                 "expires_at": grant.expires_at,
+                "person": dataclasses.asdict(person),
             },
-            consent_id=consent_id,
-            entity_uen=entity_uen,
-            entity_role=entity_role,
-            expires_at=from_epoch(grant.expires_at),
-        )
+            "consent_id": consent_id,
+            "entity_uen": entity_uen,
+            "entity_role": entity_role,
+            "expires_at": from_epoch(grant.expires_at),
+        },
     )
     record_login(session, account, amr, request.client_id)
     return authorization_response_url(request, code, provider.issuer)
 
 
-def _grant_of(row: AuthorizationCode | None) -> CodeGrant | None:
-    if row is None:
+def _grant_of(data: dict[str, Any] | None) -> CodeGrant | None:
+    if data is None:
         return None
-    data = row.grant
     return CodeGrant(
         request=request_from_dict(data["request"]),
         sub=data["sub"],
@@ -219,11 +274,23 @@ def _grant_of(row: AuthorizationCode | None) -> CodeGrant | None:
     )
 
 
-def person_of(session: Session, account: Account) -> Person:
-    # By NRIC without the address: the ID token carries no address, and loading it costs a query.
-    resident = registry.find_resident(session, account.nric)
-    if resident is None:
-        raise OAuthError("invalid_grant", "the person is no longer in the registry")
+class RegistryRecord(Protocol):
+    """What an ID token takes from a resident's registry record."""
+
+    @property
+    def nric(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def mobile(self) -> str | None: ...
+    @property
+    def residential_status(self) -> str: ...
+
+
+def person_from(account: Account, resident: RegistryRecord) -> Person:
+    """The person as an ID token may describe them, from their account and registry record."""
     foreign = resident.residential_status not in ("C", "P")
     return Person(
         sub=str(account.sub),
@@ -234,6 +301,14 @@ def person_of(session: Session, account: Account) -> Person:
         email=resident.email,
         mobileno=resident.mobile,
     )
+
+
+def person_of(session: Session, account: Account) -> Person:
+    # By NRIC without the address: the ID token carries no address, and loading it costs a query.
+    resident = registry.find_resident(session, account.nric)
+    if resident is None:
+        raise OAuthError("invalid_grant", "the person is no longer in the registry")
+    return person_from(account, resident)
 
 
 def exchange_code(
@@ -248,17 +323,12 @@ def exchange_code(
     )
     proof = verify_dpop_proof(dpop, htm="POST", htu=provider.endpoint("token"), replay_guard=guard)
     code_key = token_hash(params.get("code", ""))
-    # The code and its account in one round trip (a code's account is never deleted before it).
-    found = session.execute(
-        select(AuthorizationCode, Account)
-        .join(Account, Account.id == AuthorizationCode.account_id)
-        .where(AuthorizationCode.code_hash == code_key)
-    ).first()
-    row, account = (found[0], found[1]) if found is not None else (None, None)
+    connection = session.connection()
+    row = connection.execute(_CODE_BY_HASH, {"code_hash": code_key}).first()
     try:
         grant = redeem_code(
             params,
-            grant=_grant_of(row),
+            grant=_grant_of(row.grant if row is not None else None),
             client_id=authenticated.client_id,
             proof=proof,
             replay_guard=guard,
@@ -267,26 +337,31 @@ def exchange_code(
         # RFC 6749 4.1.2: a code used twice is compromised; revoke what it was exchanged for.
         session.execute(delete(AccessToken).where(AccessToken.code_hash == code_key))
         raise
-    assert row is not None and account is not None  # redeem_code refuses an unknown code
-    access_token, record = issue_access_token(
-        client_id=authenticated.client_id, sub=grant.sub, scopes=grant.request.scopes, proof=proof
-    )
-    session.add(
-        AccessToken(
-            token_hash=record.token_hash,
-            account_id=account.id,
-            client_id=record.client_id,
-            scopes=list(record.scopes),
-            jkt=record.jkt,
-            code_hash=code_key,
-            consent_id=row.consent_id,
-            expires_at=from_epoch(record.expires_at),
-        )
-    )
+    assert row is not None  # redeem_code refuses an unknown code
     keys = lookup(authenticated.client_id)
     if keys is None:
         raise OAuthError("invalid_client", "unknown client", 401)
-    person = person_of(session, account)
+    stored_person = row.grant.get("person")
+    if isinstance(stored_person, dict):
+        person = Person(**stored_person)
+    else:  # a code issued before grants carried the person
+        person = person_of(session, get_account(session, row.account_id))
+    access_token, record = issue_access_token(
+        client_id=authenticated.client_id, sub=grant.sub, scopes=grant.request.scopes, proof=proof
+    )
+    connection.execute(
+        _STORE_ACCESS_TOKEN,
+        {
+            "token_hash": record.token_hash,
+            "account_id": row.account_id,
+            "client_id": record.client_id,
+            "scopes": list(record.scopes),
+            "jkt": record.jkt,
+            "code_hash": code_key,
+            "consent_id": row.consent_id,
+            "expires_at": from_epoch(record.expires_at),
+        },
+    )
     corppass = None
     if row.entity_uen:
         business = registry.get_business(session, row.entity_uen)
@@ -308,7 +383,6 @@ def exchange_code(
         amr=grant.amr,
         corppass=corppass,
     )
-    session.flush()
     return token_response(access_token, id_token, grant.request.scopes)
 
 

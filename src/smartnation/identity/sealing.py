@@ -36,6 +36,26 @@ class SealedSecretInvalid(ValueError):
     """A sealed value that does not open with this key for this account."""
 
 
+class DevelopmentKeyRefused(RuntimeError):
+    """Outside development the platform will not run on the public development key."""
+
+
+def require_own_key(environment: str, key_text: str | None = None) -> None:
+    """Refuse to start outside development (any ``SMARTNATION_ENVIRONMENT`` but
+    ``development``, as the provider's own development switches read it) while the sealing key
+    is the public development key: anyone could open the secrets a copy of the database holds.
+    """
+    key = _configured_key() if key_text is None else key_text
+    if environment != "development" and key == DEVELOPMENT_KEY:
+        raise DevelopmentKeyRefused(
+            f"SMARTNATION_IDENTITY_TOTP_KEY is the public development key, which the "
+            f"{environment!r} environment refuses: set it to a key of your own (base64url of "
+            '32 bytes: python -c "import secrets; print(secrets.token_urlsafe(32))"). If '
+            "authenticator apps were set up under the development key, re-seal their secrets "
+            "(open with the old key, seal with the new) before changing it."
+        )
+
+
 def _decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -48,8 +68,14 @@ def _aead(key_text: str) -> AESGCM:
     return AESGCM(key)
 
 
+@functools.cache
+def _configured_key() -> str:
+    """The configured key, read from the environment once per process (as settings are)."""
+    return SealingSettings().totp_key.get_secret_value()
+
+
 def _cipher() -> AESGCM:
-    return _aead(SealingSettings().totp_key.get_secret_value())
+    return _aead(_configured_key())
 
 
 def _associated(account_id: int) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -68,14 +69,18 @@ def check_alg(header: dict[str, Any], allowed: Sequence[str], error: ErrorCode) 
     return alg
 
 
+@functools.cache
+def _registry(alg: str) -> JWSRegistry:
+    # Unknown header parameters are tolerated (clients add their own), algorithms are not.
+    return JWSRegistry(algorithms=[alg], strict_check_header=False)
+
+
 def verify_signature(token: str, key: ECKey, alg: str, error: ErrorCode) -> None:
     """Verify a compact JWS with one EC key and one algorithm, or raise ``error``."""
     if key.curve_name != CURVE_OF_ALG.get(alg):
         raise OAuthError(error, f"key curve {key.curve_name} does not match alg {alg}")
-    # Unknown header parameters are tolerated (clients add their own), algorithms are not.
-    registry = JWSRegistry(algorithms=[alg], strict_check_header=False)
     try:
-        jws.deserialize_compact(token, key, registry=registry)
+        jws.deserialize_compact(token, key, registry=_registry(alg))
     except (JoseError, ValueError, TypeError, KeyError) as exc:
         raise OAuthError(error, "signature verification failed") from exc
 

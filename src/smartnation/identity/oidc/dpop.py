@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import struct
 from collections.abc import Mapping
@@ -177,7 +178,7 @@ def _verify(
     if header.get("typ") != "dpop+jwt":
         raise _refuse("typ must be dpop+jwt")
     alg = check_alg(header, DPOP_ALGS, "invalid_dpop_proof")
-    key, public_jwk = _header_key(header, alg)
+    key, public_jwk, jkt = _header_key(header, alg)
     verify_signature(proof, key, alg, "invalid_dpop_proof")
     # Claims are read only once the signature holds.
     proof_htm = str_claim(claims, "htm", "invalid_dpop_proof", max_len=16)
@@ -202,7 +203,6 @@ def _verify(
                 dpop_nonce=nonces.current(now),
             )
     jti = str_claim(claims, "jti", "invalid_dpop_proof", max_len=256)
-    jkt = key.thumbprint()
     # Checked last so a refused proof does not burn its jti; kept until no iat window admits it.
     expires = from_epoch(max(iat, now_s) + IAT_MAX_AGE + IAT_FUTURE_SKEW)
     if not replay_guard.first_use(REPLAY_NAMESPACE, f"{jkt}:{jti}", expires):
@@ -221,7 +221,15 @@ def _check_ath(ath: object, access_token: str) -> None:
         raise _refuse("ath does not match the access token")
 
 
-def _header_key(header: dict[str, Any], alg: str) -> tuple[ECKey, dict[str, Any]]:
+# Public keys already imported, by their JWK exactly as sent: a client proves with the same key
+# request after request, and importing it (with its thumbprint) costs more than the signature
+# check. Only keys that imported cleanly are kept; the cache is emptied when full.
+_IMPORTED: dict[str, tuple[ECKey, dict[str, Any], str]] = {}
+_IMPORTED_MAX = 4096
+
+
+def _header_key(header: dict[str, Any], alg: str) -> tuple[ECKey, dict[str, Any], str]:
+    """The proof's public key, its public JWK and its thumbprint (the ``jkt``)."""
     jwk = header.get("jwk")
     if not isinstance(jwk, dict):
         raise _refuse("jwk header with the public key is required")
@@ -231,10 +239,22 @@ def _header_key(header: dict[str, Any], alg: str) -> tuple[ECKey, dict[str, Any]
     if jwk.get("kty") != "EC" or jwk.get("crv") != CURVE_OF_ALG[alg]:
         raise _refuse(f"jwk must be an EC key on {CURVE_OF_ALG[alg]} for {alg}")
     try:
-        key = ECKey.import_key(dict(jwk))
-    except (JoseError, ValueError, TypeError, KeyError) as exc:
-        raise _refuse("jwk is not a valid EC public key") from exc
-    return key, dict(key.as_dict(private=False))
+        fingerprint = json.dumps(jwk, sort_keys=True)
+    except (TypeError, ValueError, RecursionError):
+        fingerprint = None  # not plain JSON values: left to the import to refuse
+    known = _IMPORTED.get(fingerprint) if fingerprint is not None else None
+    if known is None:
+        try:
+            key = ECKey.import_key(dict(jwk))
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise _refuse("jwk is not a valid EC public key") from exc
+        known = (key, dict(key.as_dict(private=False)), key.thumbprint())
+        if fingerprint is not None:
+            if len(_IMPORTED) >= _IMPORTED_MAX:
+                _IMPORTED.clear()
+            _IMPORTED[fingerprint] = known
+    key, public_jwk, jkt = known
+    return key, dict(public_jwk), jkt
 
 
 def check_token_binding(proof: DPoPProof, bound_jkt: str) -> None:
