@@ -14,7 +14,7 @@ from smartnation.appointments.demo import load_demo as load_appointments_demo
 from smartnation.core.config import get_settings
 from smartnation.core.db import Database
 from smartnation.domains import demo_modules
-from smartnation.healthcerts import demo, dnstable, service
+from smartnation.healthcerts import config, demo, dnstable, service
 from smartnation.healthcerts.models import Clinic, NotarisedCertificate, Revocation
 from smartnation.healthcerts.openattestation import (
     TableTxtResolver,
@@ -141,6 +141,17 @@ def test_demo_republishes_a_removed_dns_table(
     healthcerts_settings.dns_table_path.unlink()
     demo.load_demo(database, 1)
     assert demo.CLINIC_DOMAIN in dnstable.read_table(healthcerts_settings.dns_table_path)
+
+
+def test_demo_needs_a_dns_table(
+    database: Database, healthcerts_settings: Any, monkeypatch: Any
+) -> None:
+    load_population(database, 30, seed=6)
+    load_identity_demo(database, 1)
+    monkeypatch.setenv("SMARTNATION_HEALTHCERTS_DNS", "system")
+    config.get_healthcerts_settings.cache_clear()
+    assert "SMARTNATION_HEALTHCERTS_DNS=system" in demo.load_demo(database, 1)[0]
+    assert _counts(database) == (0, 0, 0)
 
 
 def test_demo_needs_the_identity_personas(database: Database, healthcerts_settings: Any) -> None:

@@ -318,6 +318,11 @@ def load_demo(database: Database, seed: int) -> list[str]:
     site = service.Site(get_settings().web.base_url)
     folder = demo_folder(settings)
     today = today_in_singapore()
+    if settings.dns_table_path is None:
+        return [
+            "HealthCerts: no demo data (SMARTNATION_HEALTHCERTS_DNS=system: the demo clinic's "
+            "DNS-DID record has no table to go in, and real DNS does not have it)."
+        ]
     with database.transaction() as session:
         if session.scalar(select(Clinic.id).where(Clinic.domain == CLINIC_DOMAIN)) is not None:
             service.publish_dns_records(session, settings)  # in case the table was removed
