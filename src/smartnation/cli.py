@@ -151,9 +151,7 @@ def demo_load(
         bar.update(task, description="Residents")
     made = load_businesses(database, businesses, seed)
     extras = [
-        line
-        for _domain, module in demo_modules()
-        for line in module.load_demo(database, seed)
+        line for _domain, module in demo_modules() for line in module.load_demo(database, seed)
     ]
     elapsed = time.perf_counter() - started
     console.print(
