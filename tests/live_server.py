@@ -64,6 +64,8 @@ def running_platform(
         "SMARTNATION_WEB_SECRET_KEY": "live-server-test-secret",
         "SMARTNATION_WEB_EMBEDDED_WORKER": "true",
         "COLUMNS": "200",
+        # The demo's DNS table and certificate files, kept out of the checkout's own var/.
+        "SMARTNATION_HEALTHCERTS_DNS": str(folder / "healthcerts" / "dns-records.json"),
     }
     server = LiveServer(base_url, env)
     server.cli("demo", "load", "--people", str(people), "--businesses", "2")

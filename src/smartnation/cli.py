@@ -25,7 +25,7 @@ from sqlalchemy import text
 from smartnation.core.config import get_settings
 from smartnation.core.db import Database
 from smartnation.core.web.auth import issue_api_token
-from smartnation.domains import domain_modules
+from smartnation.domains import demo_modules, domain_modules
 from smartnation.registry.loader import load_businesses, load_population
 from smartnation.worker import run_workers
 
@@ -151,9 +151,7 @@ def demo_load(
         bar.update(task, description="Residents")
     made = load_businesses(database, businesses, seed)
     extras = [
-        line
-        for _domain, module in domain_modules("demo")
-        for line in module.load_demo(database, seed)
+        line for _domain, module in demo_modules() for line in module.load_demo(database, seed)
     ]
     elapsed = time.perf_counter() - started
     console.print(

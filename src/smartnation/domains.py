@@ -2,8 +2,9 @@
 
 A domain is a package `smartnation.<name>` whose modules follow one layout (docs/architecture.md):
 `models` (tables), `api` and `pages` (each with a `router`), `pages.SERVICES` (home page links),
-`cli` (a Typer `app`), `jobs` (job handlers) and `demo` (`load_demo(database, seed)`). Adding a
-domain is adding its name here.
+`cli` (a Typer `app`), `jobs` (job handlers) and `demo` (`load_demo(database, seed)`, with an
+optional `LOAD_AFTER`: the domains whose demo data it builds on). Adding a domain is adding its name
+here.
 """
 
 from __future__ import annotations
@@ -35,6 +36,23 @@ def domain_modules(part: str) -> Iterator[tuple[str, ModuleType]]:
         name = f"smartnation.{domain}.{part}"
         if importlib.util.find_spec(name) is not None:
             yield domain, importlib.import_module(name)
+
+
+def demo_modules() -> list[tuple[str, ModuleType]]:
+    """Each domain's `demo` module, in home page order except that one declaring `LOAD_AFTER`
+    comes after the domains it names."""
+    pending = list(domain_modules("demo"))
+    ordered: list[tuple[str, ModuleType]] = []
+    while pending:
+        waiting = {name for name, _ in pending}
+        ready = next(
+            ((d, m) for d, m in pending if not waiting & set(getattr(m, "LOAD_AFTER", ()))), None
+        )
+        if ready is None:
+            raise RuntimeError(f"The demo modules of {sorted(waiting)} wait for each other.")
+        ordered.append(ready)
+        pending.remove(ready)
+    return ordered
 
 
 def register_jobs() -> None:

@@ -140,6 +140,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "SMARTNATION_WEB_SECRET_KEY": secrets.token_urlsafe(32),
         "SMARTNATION_WEB_EMBEDDED_WORKER": "true",
         "NO_COLOR": "1",
+        # The demo's DNS table and certificate files, kept out of the checkout's own var/.
+        "SMARTNATION_HEALTHCERTS_DNS": str(folder / "healthcerts" / "dns-records.json"),
     }
     server = LiveServer(url, env, folder)
     server.cli("demo", "load", "--people", "300")

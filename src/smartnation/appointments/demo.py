@@ -1,17 +1,23 @@
 """Demo data: centres (one per vaccine, and a polyclinic) at registry addresses, doses delivered
-and slots released for five weeks, cohorts (seniors open and walking in; everyone 12+ closed), and
-a few registered people invited, so that booking can be tried at once."""
+and slots released for five weeks, cohorts (seniors open and walking in; everyone 12+ closed), a
+few registered people invited, so that booking can be tried at once, and one persona already
+vaccinated twice (the record a vaccination HealthCert is issued from)."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
-from smartnation.appointments import service
-from smartnation.core.clock import today_in_singapore
+from smartnation.appointments import catalogue, service
+from smartnation.appointments.models import CheckIn, Dose
+from smartnation.core import audit
+from smartnation.core.audit import current_actor
+from smartnation.core.clock import SINGAPORE, today_in_singapore
 from smartnation.core.db import Database
 from smartnation.core.errors import DomainError
+from smartnation.registry import service as registry
 
 CENTRES = (
     ("JE-CC", "Jurong East Community Club", "vaccination_centre", "PFIZER"),
@@ -19,11 +25,65 @@ CENTRES = (
     ("BDK-PC", "Bedok Polyclinic", "polyclinic", "PFIZER"),
 )
 DAYS = 35
+# TAN AH KOW (identity/demo.py): two Pfizer doses at Jurong East, eight and five weeks ago.
+VACCINATED_NRIC = "S8012345J"
+VACCINATED_AT = "JE-CC"
+DOSE_WEEKS_AGO = (8, 5)
+
+
+def _vaccination_history(session: Session, seed: int) -> int:
+    """Record a persona's past doses; returns how many were recorded (0 when already there).
+
+    The service records a dose only as it is given (check-in, then the dose, now); a history in
+    the past has no service function, so the demo writes the check-ins and doses itself.
+    """
+    resident = registry.find_resident(session, VACCINATED_NRIC)
+    if resident is None or session.scalar(select(Dose.id).where(Dose.resident_id == resident.id)):
+        return 0
+    centre = service.get_centre(session, VACCINATED_AT)
+    vaccine = catalogue.vaccine(centre.vaccine_code)
+    today = today_in_singapore()
+    for number, weeks in enumerate(DOSE_WEEKS_AGO, start=1):
+        day = today - timedelta(weeks=weeks)
+        given_at = datetime.combine(day, time(10, 30), SINGAPORE)
+        checkin = CheckIn(
+            resident_id=resident.id,
+            centre_id=centre.id,
+            dose_number=number,
+            walk_in=True,
+            checked_in_at=given_at - timedelta(minutes=10),
+            checked_in_by="demo",
+        )
+        session.add(checkin)
+        session.flush()
+        dose = Dose(
+            resident_id=resident.id,
+            checkin_id=checkin.id,
+            centre_id=centre.id,
+            vaccine_code=vaccine.code,
+            lot=f"LOT{seed:03d}PAST{number}",
+            dose_number=number,
+            site="left_arm",
+            given_at=given_at,
+            given_by="demo",
+            observe_until=given_at + timedelta(minutes=30),
+        )
+        session.add(dose)
+        session.flush()
+        audit.record(
+            session,
+            "appointments.dose.given",
+            subject_type="appointments_dose",
+            subject_id=dose.id,
+            details={"resident_id": resident.id, "vaccine": vaccine.code, "dose_number": number},
+        )
+    return len(DOSE_WEEKS_AGO)
 
 
 def load_demo(database: Database, seed: int) -> list[str]:
     """Load the appointment demo; returns lines to print (a person to try booking as)."""
     today = today_in_singapore()
+    current_actor.set("demo")
     with database.transaction() as session:
         postal_codes = [
             row[0]
@@ -69,6 +129,7 @@ def load_demo(database: Database, seed: int) -> list[str]:
             except DomainError:
                 continue  # a registry number that cannot take SMS
         sent = service.invite_cohort(session, "seniors", limit=20)
+        vaccinated = _vaccination_history(session, seed)
         nric_of = {
             r.resident_id: r.nric
             for r in (service.get_registration(session, s.resident_id) for s in sent)
@@ -82,5 +143,10 @@ def load_demo(database: Database, seed: int) -> list[str]:
         lines.append(
             f"  Book at /appointments/book as {nric_of[sent[0].resident_id]} with booking code "
             f"{sent[0].code}"
+        )
+    if vaccinated:
+        lines.append(
+            f"  {VACCINATED_NRIC} has {vaccinated} doses recorded: their vaccination HealthCert "
+            "is at /healthcerts/vaccination once logged in."
         )
     return lines

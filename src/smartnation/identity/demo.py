@@ -196,6 +196,19 @@ PERSONAS: Final = (
         "wong.kailing@example.gov.sg",
         roles=(("health.officer", "MOH"), ("safeentry.admin", "MOH"), ("healthcerts.admin", "MOH")),
     ),
+    # The demo clinic's officer (healthcerts/demo.py registers the clinic): Notarise pages only.
+    Persona(
+        "S8712345F",
+        "DR LEE SHU FEN",
+        "F",
+        date(1987, 3, 8),
+        "CN",
+        "SG",
+        "C",
+        "+6591234516",
+        "shufen.lee@kampongglamclinic.example.sg",
+        roles=(("healthcerts.notarise", "MOH"),),
+    ),
 )
 # Not activated: try the activation letter with this one.
 PENDING: Final = Persona(
