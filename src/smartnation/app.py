@@ -19,6 +19,7 @@ from smartnation.core.jobs import Worker, start_background_loops
 from smartnation.core.web import routes as core_routes
 from smartnation.core.web.middleware import PlatformMiddleware
 from smartnation.core.web.problems import install_error_handlers
+from smartnation.core.web.routing import gate_routers_by_prefix
 from smartnation.core.web.templates import Templates
 from smartnation.domains import DOMAINS, domain_modules, register_jobs
 from smartnation.identity.sealing import require_own_key
@@ -120,4 +121,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for _domain, module in domain_modules("pages"):
         app.include_router(module.router)
         templates.services.extend(getattr(module, "SERVICES", []))
+    gate_routers_by_prefix(app)
     return app
