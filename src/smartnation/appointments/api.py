@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from smartnation.appointments import booking_statement, guard, service
+from smartnation.appointments import booking_statement, guard, lean, service
 from smartnation.appointments.booking import BookingView
 from smartnation.appointments.models import Booking
 from smartnation.appointments.schemas import (
@@ -78,7 +78,6 @@ def availability(code: str, day: date, session: DbSession) -> AvailabilityOut:
     return AvailabilityOut(centre=code, day=day, slots=[SlotOut.of(s) for s in slots if s.free])
 
 
-@router.post("/bookings", status_code=201, response_model=BookingOut, dependencies=[Public, WAIT])
 async def book(
     body: BookingIn, request: Request, idempotency_key: IdempotencyKey = None
 ) -> Response:
@@ -101,6 +100,17 @@ async def book(
     return Response(
         BookingOut.of(booked).model_dump_json(), status_code=201, media_type="application/json"
     )
+
+
+router.add_api_route(
+    "/bookings",
+    book,
+    methods=["POST"],
+    status_code=201,
+    response_model=BookingOut,
+    dependencies=[Public],
+    route_class_override=lean.BookingRoute,
+)
 
 
 def _code_booking(
