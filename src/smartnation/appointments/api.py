@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
+import psycopg
 from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from smartnation.appointments import booking_statement, guard, lean, service
+from smartnation.appointments import booking_statement, guard, lean, reads, service
 from smartnation.appointments.booking import BookingView
 from smartnation.appointments.models import Booking
 from smartnation.appointments.schemas import (
@@ -70,12 +71,25 @@ def centres(session: DbSession) -> list[CentreOut]:
     return [CentreOut.of(c) for c in service.list_centres(session)]
 
 
-@router.get("/centres/{code}/availability", dependencies=[Public])
-def availability(code: str, day: date, session: DbSession) -> AvailabilityOut:
+@router.get("/centres/{code}/availability", response_model=AvailabilityOut, dependencies=[Public])
+async def availability(code: str, day: date, request: Request) -> Response:
     """A centre's slots on a day with their free places."""
-    centre = service.get_centre(session, code)
-    slots = service.availability(session, centre.id, day)
-    return AvailabilityOut(centre=code, day=day, slots=[SlotOut.of(s) for s in slots if s.free])
+    # Read often at a surge: on PostgreSQL one statement from the event loop, no session.
+    database = get_database(request)
+    if booking_statement.runs_async(database):
+        try:
+            slots = await reads.availability(database, code, day)
+        except psycopg.OperationalError:  # the connection was lost: the ordinary engine answers
+            slots = await run_in_threadpool(_availability, database, code, day)
+    else:
+        slots = await run_in_threadpool(_availability, database, code, day)
+    answer = AvailabilityOut(centre=code, day=day, slots=[SlotOut.of(s) for s in slots if s.free])
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+def _availability(database: Database, code: str, day: date) -> list[service.SlotView]:
+    with database.sessions() as session:
+        return service.availability(session, service.get_centre(session, code).id, day)
 
 
 async def book(

@@ -26,15 +26,12 @@ guard both alike.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, timedelta
 from functools import cache
 from typing import Any
 
 import psycopg
-from psycopg.rows import namedtuple_row
-
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -55,7 +52,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -63,7 +59,7 @@ from smartnation.appointments import catalogue, demand, guard, statement_connect
 from smartnation.appointments.booking import BookingView, slot_full
 from smartnation.appointments.models import Booking, Centre, CodeAttempt, Invitation, Registration
 from smartnation.appointments.models import Slot as SlotModel
-from smartnation.appointments.settings import get_appointment_settings
+from smartnation.appointments.statement_connections import fetch_one
 from smartnation.core.audit import AuditEvent
 from smartnation.core.clock import utcnow
 from smartnation.core.db import Database
@@ -186,8 +182,7 @@ def _slot_full_statement(with_consent: bool) -> Any:
                 booking.c.resident_id == invitation.c.resident_id,
                 or_(
                     booking.c.status == "active",
-                    booking.c.idempotency_key
-                    == bindparam("given_idempotency_key", type_=String),
+                    booking.c.idempotency_key == bindparam("given_idempotency_key", type_=String),
                 ),
             ),
             slot.c.starts_at > now,
@@ -423,59 +418,6 @@ def runs_async(database: Database) -> bool:
     return database.dialect == "postgresql" and not isinstance(database.bind, Connection)
 
 
-# The statements as psycopg receives them: PostgreSQL's `$n` placeholders, no text to convert.
-_RAW_DIALECT = postgresql.psycopg.dialect(paramstyle="numeric_dollar")
-
-
-@dataclass(frozen=True)
-class _Raw:
-    """A statement compiled once: its text, and for each `$n` the request's value to send (by
-    name, through the type's bind processor) or the constant SQLAlchemy would have sent."""
-
-    sql: str
-    given: tuple[tuple[str, Callable[[Any], Any] | None] | None, ...]
-    constants: tuple[Any, ...]
-
-    def parameters(self, values: dict[str, Any]) -> list[Any]:
-        sent = []
-        for given, constant in zip(self.given, self.constants, strict=True):
-            if given is None:
-                sent.append(constant)
-            else:
-                name, process = given
-                value = values[name]
-                sent.append(process(value) if process is not None else value)
-        return sent
-
-
-@cache
-def _raw(statement: Any) -> _Raw:
-    compiled = statement.compile(dialect=_RAW_DIALECT)
-    given: list[tuple[str, Callable[[Any], Any] | None] | None] = []
-    constants: list[Any] = []
-    for name in compiled.positiontup:
-        bind = compiled.binds[name]
-        process = bind.type.dialect_impl(_RAW_DIALECT).bind_processor(_RAW_DIALECT)
-        if name.startswith("given_"):
-            given.append((name, process))
-            constants.append(None)
-        else:
-            given.append(None)
-            constants.append(process(bind.value) if process is not None else bind.value)
-    return _Raw(compiled.string, tuple(given), tuple(constants))
-
-
-async def _fetch_async(connection: psycopg.AsyncConnection, statement: Any, values: Any) -> Any:
-    raw = _raw(statement)
-    cursor = psycopg.AsyncRawCursor(connection, row_factory=namedtuple_row)
-    await cursor.execute(raw.sql, raw.parameters(values))
-    return await cursor.fetchone()
-
-
-def _conninfo(database: Database) -> str:
-    return database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 async def book_by_code_async(database: Database, request: CodeBooking) -> BookingView | None:
     """`book_by_code` on the event loop with psycopg's async driver: no thread-pool hop, one
     round trip (two when the time chosen is full: `slot_full` is raised then).
@@ -485,13 +427,11 @@ async def book_by_code_async(database: Database, request: CodeBooking) -> Bookin
     if prepared is None:
         return None
     with_consent, values = prepared
-    connections = statement_connections.for_loop(
-        _conninfo(database), get_appointment_settings().booking_concurrency
-    )
+    connections = statement_connections.for_database(database)
     try:
         async with connections.connection() as connection:
             try:
-                row = await _fetch_async(connection, _statement(with_consent), values)
+                row = await fetch_one(connection, _statement(with_consent), values)
             except psycopg.Error as refused:
                 if refused.sqlstate is None:
                     raise
@@ -499,7 +439,7 @@ async def book_by_code_async(database: Database, request: CodeBooking) -> Bookin
             connections.executions += 1
             if row is not None:
                 return _view(row)
-            full = await _fetch_async(connection, _slot_full_statement(with_consent), values)
+            full = await fetch_one(connection, _slot_full_statement(with_consent), values)
             connections.executions += 1
     except psycopg.Error:
         # The connection was lost (it is dropped): the full path books on a fresh one.
@@ -526,9 +466,14 @@ def book_by_code(database: Database, session: Session, request: CodeBooking) -> 
             savepoint.rollback()
         else:
             savepoint.commit()
-        return booked or _refuse_when_full(connection, request)
+        if booked is None:
+            _refuse_when_full(connection, request)
+        return booked
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return try_book(connection, request) or _refuse_when_full(connection, request)
+        booked = try_book(connection, request)
+        if booked is None:
+            _refuse_when_full(connection, request)
+        return booked
 
 
 def try_book(connection: Connection, request: CodeBooking) -> BookingView | None:
@@ -548,13 +493,13 @@ def try_book(connection: Connection, request: CodeBooking) -> BookingView | None
 
 
 def _refuse_when_full(connection: Connection, request: CodeBooking) -> None:
+    """Raise `slot_full` when that is what the full path would answer."""
     prepared = _prepare(request)
     if prepared is None:
-        return None
+        return
     with_consent, values = prepared
     if connection.execute(_slot_full_statement(with_consent), values).first() is not None:
         raise slot_full()
-    return None
 
 
 def _prepare(request: CodeBooking) -> tuple[bool, dict[str, Any]] | None:

@@ -49,9 +49,7 @@ def _is_json(content_type: str | None, strict: bool) -> bool:
 
 
 def _errors(error: ValidationError, *loc: str) -> list[dict[str, Any]]:
-    return [
-        {**item, "loc": (*loc, *item["loc"])} for item in error.errors(include_url=False)
-    ]
+    return [{**item, "loc": (*loc, *item["loc"])} for item in error.errors(include_url=False)]
 
 
 async def parse_booking(request: Request, strict: bool = True) -> tuple[BookingIn, str | None]:
