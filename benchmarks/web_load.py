@@ -12,7 +12,9 @@ Setup, all on this machine:
   with exactly the options `smartnation serve` uses, also with two workers;
 - the load generator `wrk` in a separate process (one thread, keep-alive connections); the lookup
   asks for a different resident each request, drawn from 20,000 real NRICs.
-Prints requests/s, p50 and p99 latency for each, and ratios to the constant app.
+Prints requests/s, p50 and p99 latency for each, ratios to the constant app, and the server's CPU
+time per request (its processes' user + system time over the measured run), which stays meaningful
+when the machine is shared.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from smartnation.cli import upgrade_database
 from smartnation.core.config import DatabaseSettings
@@ -112,11 +115,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server and its worker processes."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def _wrk(
-    url: str, path: str, seconds: int, connections: int, script: Path, env: dict[str, str]
+    url: str,
+    path: str,
+    seconds: int,
+    connections: int,
+    script: Path,
+    env: dict[str, str],
+    server: subprocess.Popen[bytes],
 ) -> dict[str, float]:
     # A short warm-up (connection pools, caches), then the measured run.
     for duration in (2, seconds):
+        cpu_before = _server_cpu(server.pid)
         done = subprocess.run(
             [
                 "wrk",
@@ -134,6 +157,7 @@ def _wrk(
             text=True,
             check=True,
         )
+        cpu = _server_cpu(server.pid) - cpu_before
     match = re.search(r"^RESULT (.+)$", done.stdout, re.MULTILINE)
     if match is None:
         raise SystemExit(f"wrk said:\n{done.stdout}\n{done.stderr}")
@@ -147,6 +171,7 @@ def _wrk(
         "non_2xx": status_errors,
         "socket_errors": socket_errors + timeouts,
         "requests": requests,
+        "cpu_us": cpu / max(1, requests) * 1e6,
     }
 
 
@@ -159,7 +184,8 @@ def _row(label: str, result: dict[str, float], limit: dict[str, float] | None) -
         )
     print(
         f"  {label:<52} {result['rps']:>9,.0f} req/s  p50 {result['p50_ms']:>7.2f} ms  "
-        f"p99 {result['p99_ms']:>7.2f} ms  ratio {ratio}{problems}"
+        f"p99 {result['p99_ms']:>7.2f} ms  server CPU {result['cpu_us']:>6.0f} us/req  "
+        f"ratio {ratio}{problems}"
     )
 
 
@@ -240,7 +266,7 @@ def main() -> None:
         ]  # fmt: skip
         process = _start(uvicorn, env, base, folder / "constant.log")
         processes.append(process)
-        limit = _wrk(base, "/", args.seconds, args.connections, script, env)
+        limit = _wrk(base, "/", args.seconds, args.connections, script, env, process)
         _stop(processes.pop())
 
         serve = [str(BIN / "smartnation"), "serve", "--host", "127.0.0.1", "--port", str(port)]
@@ -251,10 +277,16 @@ def main() -> None:
             headers={"authorization": f"Bearer {token}"},
         )
         assert check.status_code == 200, check.text
-        health = _wrk(base, "/healthz", args.seconds, args.connections, script, env)
+        health = _wrk(base, "/healthz", args.seconds, args.connections, script, env, process)
         lookup_env = {**env, "BENCH_TOKEN": token, "BENCH_NRICS": str(folder / "nrics.txt")}
         lookup = _wrk(
-            base, "/api/v1/registry/residents/", args.seconds, args.connections, script, lookup_env
+            base,
+            "/api/v1/registry/residents/",
+            args.seconds,
+            args.connections,
+            script,
+            lookup_env,
+            process,
         )
         _stop(processes.pop())
 

@@ -76,13 +76,14 @@ def serve(
     upgrade_database()
     console.print(f"smartnation is running at [bold]http://{host}:{port}[/bold]")
     uvicorn.run(
-        "smartnation.app:create_app",
+        "smartnation.serving:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        access_log=get_settings().web.access_log,
         # A worker importing the whole platform on a busy machine can take longer than uvicorn's
         # default 5 s to answer its supervisor; it would be killed and restarted forever.
         timeout_worker_healthcheck=60,

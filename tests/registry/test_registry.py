@@ -40,6 +40,14 @@ def test_load_population_and_look_people_up(population: Database) -> None:
         assert service.counts(session).businesses == 5
 
 
+def test_names_by_id_in_one_query_leaves_out_unknown_ids(population: Database) -> None:
+    with population.transaction() as session:
+        people = session.scalars(sa.select(Resident).order_by(Resident.id).limit(3)).all()
+        wanted = [p.id for p in people] + [people[0].id, 10**12]
+        assert service.names_by_id(session, wanted) == {p.id: p.name for p in people}
+        assert service.names_by_id(session, []) == {}
+
+
 def test_lookup_of_an_unknown_but_valid_nric_is_not_found(population: Database) -> None:
     with population.transaction() as session, pytest.raises(NotFound):
         service.get_resident(session, "S8888888Z")

@@ -292,9 +292,12 @@ class ContactPage:
 
 
 def _fill_names(session: Session, contacts: list[Contact]) -> None:
-    for contact in contacts:
-        if contact.name is None and contact.resident_id is not None:
-            contact.name = registry.get_resident_by_id(session, contact.resident_id).name
+    # One query for the page, not one per contact.
+    unnamed = [c for c in contacts if c.name is None and c.resident_id is not None]
+    names = registry.names_by_id(session, {c.resident_id for c in unnamed if c.resident_id})
+    for contact in unnamed:
+        if contact.resident_id in names:
+            contact.name = names[contact.resident_id]
 
 
 def view_contacts(

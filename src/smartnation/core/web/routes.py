@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from smartnation.core import i18n
 from smartnation.core.web.auth import Public
@@ -52,8 +51,7 @@ def choose_language(
 def healthz(request: Request) -> JSONResponse:
     """Whether this process can reach its database."""
     try:
-        with get_database(request).sessions() as session:
-            session.execute(text("SELECT 1"))
+        get_database(request).ping()
     except Exception as error:
         return JSONResponse(
             {"status": "unavailable", "database": type(error).__name__}, status_code=503
