@@ -96,9 +96,10 @@ async def book(
     body: BookingIn, request: Request, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Book both doses with the invitation's booking code: both or neither."""
-    # The busiest endpoint at a surge. On PostgreSQL the common case is one statement sent from
-    # the event loop by the async driver; anything else takes one hop to the thread pool for all
-    # of its database work (not one per dependency). The answer is serialised once.
+    # Served by `lean.BookingRoute`: called with the validated body and header, inside a turn of
+    # the waiting room. The busiest endpoint at a surge. On PostgreSQL the common case is one
+    # statement sent from the event loop by psycopg's async driver; anything else takes one hop
+    # to the thread pool for all of its database work. The answer is serialised once.
     database = get_database(request)
     client = client_address(request)
     on_loop = booking_statement.runs_async(database)
