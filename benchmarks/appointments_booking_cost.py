@@ -45,7 +45,7 @@ from appointments_booking_surge import (
 )
 
 from smartnation.app import create_app
-from smartnation.appointments import booking_statement
+from smartnation.appointments import statement_connections
 from smartnation.cli import upgrade_database
 from smartnation.core.config import DatabaseSettings, Settings, WebSettings
 from smartnation.core.db import Database
@@ -122,12 +122,14 @@ async def in_process(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://nas") as client:
         await book_each(client, nation, people[:5])  # warm caches and the pool
-        # The ordinary engine and the asyncio one the booking statement uses (made at first use).
-        counter = WireCounter(
-            [database.engine, *(e.sync_engine for e in booking_statement._async_engines.values())]
-        )
+        # The ordinary engine, and the statements sent on the booking statement's connections.
+        counter = WireCounter([database.engine])
+        sent = sum(pool.executions for pool in statement_connections._pools.values())
         half = len(people) // 2
         made = await book_each(client, nation, people[5:half])
+        statements = sum(p.executions for p in statement_connections._pools.values()) - sent
+        if statements:
+            counter.counts["statement (psycopg, autocommit)"] = statements
         print(
             f"round trips per booking (in process, {made} bookings): {counter.total() / made:.2f}"
         )

@@ -256,6 +256,28 @@ def process_tree_cpu(pid: int) -> float:
     return total
 
 
+def backend_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend (server processes on this machine)."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, PermissionError):
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / TICKS
+    return used
+
+
+def backends(url: str) -> list[int]:
+    """The PostgreSQL backends connected to the benchmark's database (not this query's own)."""
+    with psycopg.connect(url, autocommit=True) as connection:
+        rows = connection.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
 def transactions(url: str) -> int:
     """Transactions committed or rolled back in the benchmark's database so far."""
     with psycopg.connect(url, autocommit=True) as connection:
@@ -272,18 +294,28 @@ class Cost:
     server_cpu: float = 0.0
     client_cpu: float = 0.0
     transactions: int = 0
+    database_cpu: float = 0.0  # the database's backends (those connected before or opened during)
 
     @classmethod
     def measure(cls, url: str, server_pid: int, phase: Callable[[], None]) -> Cost:
+        database_before = backend_cpu(backends(url))
         server, client, done = process_tree_cpu(server_pid), time.process_time(), transactions(url)
         phase()
+        server_after, client_after = process_tree_cpu(server_pid), time.process_time()
+        database_after = backend_cpu(backends(url))
         # Backends report their counts when idle, at most ten seconds late (PostgreSQL 15+).
         time.sleep(11.0)
         return cls(
-            process_tree_cpu(server_pid) - server,
-            time.process_time() - client,
+            server_after - server,
+            client_after - client,
             transactions(url) - done - 1,
+            sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items()),
         )
+
+    def predicted_rate(self, bookings: int, cores: int) -> float:
+        """Bookings a second the machine's cores allow at these costs, were nothing else on it."""
+        total = self.server_cpu + self.client_cpu + self.database_cpu
+        return cores * bookings / total if total else float("nan")
 
 
 def load_client(base: str, clients: int, timeout: float) -> aiohttp.ClientSession:
@@ -574,7 +606,11 @@ def main() -> None:
         print(f"  answers: {dict(steady_statuses)}; refusals {dict(run.codes)}")
         per = 1000 / max(1, len(steady))
         print(
-            f"  per booking: server CPU {steady_cost.server_cpu * per:.2f} ms, load generator CPU {steady_cost.client_cpu * per:.2f} ms, database transactions {steady_cost.transactions / max(1, len(steady)):.2f}"
+            f"  per booking: server CPU {steady_cost.server_cpu * per:.2f} ms, PostgreSQL CPU {steady_cost.database_cpu * per:.2f} ms, load generator CPU {steady_cost.client_cpu * per:.2f} ms, database transactions {steady_cost.transactions / max(1, len(steady)):.2f}"
+        )
+        cores = os.cpu_count() or 1
+        print(
+            f"  predicted on {cores} quiet cores ({cores} s of CPU a second / CPU per booking): {steady_cost.predicted_rate(len(steady), cores):,.0f} bookings/s (goal 1,000)"
         )
         waited = burst_run.statuses[429] + burst_run.statuses[503]
         print(

@@ -151,6 +151,36 @@ def test_expired_invitation_and_bad_bodies(nation: Database, client: TestClient)
         response = client.post("/api/v1/appointments/bookings", json=body)
         assert response.status_code == 422
         assert response.json()["errors"]
+    # The booking route's own handler refuses as every other route does: problem+json, fields.
+    wrong_type = client.post(
+        "/api/v1/appointments/bookings", json={**credentials, "first_slot_id": "one"}
+    )
+    assert wrong_type.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in wrong_type.json()["errors"]] == ["first_slot_id"]
+    no_nric = client.post(
+        "/api/v1/appointments/bookings", json={"booking_code": "x", "first_slot_id": 1}
+    )
+    assert [e["field"] for e in no_nric.json()["errors"]] == ["nric"]
+    long_key = client.post(
+        "/api/v1/appointments/bookings",
+        json={**credentials, "first_slot_id": 1},
+        headers={"Idempotency-Key": "k" * 81},
+    )
+    assert long_key.status_code == 422
+    assert [e["field"] for e in long_key.json()["errors"]] == ["Idempotency-Key"]
+    for content, content_type in (
+        (b"{not json", "application/json"),
+        (b"", "application/json"),
+        (b"nric=S1234567A", "application/x-www-form-urlencoded"),
+    ):
+        refused = client.post(
+            "/api/v1/appointments/bookings",
+            content=content,
+            headers={"content-type": content_type},
+        )
+        assert refused.status_code == 422, (content, refused.text)
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["errors"]
     bad_nric = client.post(
         "/api/v1/appointments/bookings",
         json={"nric": "S1234567A", "booking_code": "ABCDEFGHJK", "first_slot_id": 1},

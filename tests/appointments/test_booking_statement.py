@@ -37,7 +37,7 @@ def test_api_bookings_on_the_event_loop(
         centre = service.get_centre(session, "PFZ-VC")
         day = service.open_days(session, centre.id, today_in_singapore())[0]
         slot_id = service.availability(session, centre.id, day)[0].id
-    assert len(sent) >= 2
+    assert len(sent) >= 3
     app = create_app(settings_for(fresh_url), fresh_database)
     first, second = sent[0], sent[1]
     with TestClient(app) as client:
@@ -54,7 +54,8 @@ def test_api_bookings_on_the_event_loop(
             "/api/v1/appointments/bookings", json=request, headers={"Idempotency-Key": "once"}
         )
         assert again.status_code == 201 and again.json()["id"] == made.json()["id"]
-        # The slot had one place: the next person is refused by the full path, with its reason.
+        # The slot had one place: the next person is refused with its reason (found by one small
+        # statement when nothing else stands in the way).
         full = client.post(
             "/api/v1/appointments/bookings",
             json={
@@ -64,6 +65,34 @@ def test_api_bookings_on_the_event_loop(
             },
         )
         assert full.status_code == 409 and full.json()["code"] == "slot_full"
+        # Something else wrong as well: the full path's answer, as before, not `slot_full`.
+        wrong_code = client.post(
+            "/api/v1/appointments/bookings",
+            json={
+                "nric": nrics[second.resident_id],
+                "booking_code": sent[2].code,
+                "first_slot_id": slot_id,
+            },
+        )
+        assert wrong_code.status_code == 422, wrong_code.text
+        assert wrong_code.json()["errors"][0]["code"] == "wrong_code"
+        booked_already = client.post(
+            "/api/v1/appointments/bookings", json=request, headers={"Idempotency-Key": "twice"}
+        )
+        assert booked_already.status_code == 409
+        assert booked_already.json()["code"] == "already_booked"
+        # The availability read from the event loop says what the service says.
+        read = client.get(f"/api/v1/appointments/centres/PFZ-VC/availability?day={day.isoformat()}")
+        assert read.status_code == 200
+        with fresh_database.sessions() as session:
+            expected = [s for s in service.availability(session, centre.id, day) if s.free]
+        assert [(s["id"], s["free"]) for s in read.json()["slots"]] == [
+            (s.id, s.free) for s in expected
+        ]
+        assert slot_id not in {s["id"] for s in read.json()["slots"]}
+        unknown = client.get("/api/v1/appointments/centres/NOPE/availability?day=2030-01-01")
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("application/problem+json")
     assert Worker(fresh_database).run_until_idle() >= 1
     with fresh_database.transaction() as session:
         booking = session.get(Booking, made.json()["id"])

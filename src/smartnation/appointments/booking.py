@@ -308,6 +308,13 @@ def _confirm(
     )
 
 
+def slot_full() -> Conflict:
+    """The refusal when the first-dose time chosen has no place left."""
+    return Conflict(
+        N_("That time has just been fully booked. Please choose another."), code="slot_full"
+    )
+
+
 def book_two_doses(
     session: Session,
     *,
@@ -378,10 +385,7 @@ def _book(
 
     def work() -> Booking:
         if not take_place(session, first.id):
-            raise Conflict(
-                N_("That time has just been fully booked. Please choose another."),
-                code="slot_full",
-            )
+            raise slot_full()
         second_id = _second_dose_slot(session, vaccine, first, second_slot_id)
         now = utcnow()
         booking = Booking(
@@ -577,10 +581,7 @@ def reschedule(
         for slot_id in old:
             give_back_place(session, slot_id)
         if not take_place(session, first.id):
-            raise Conflict(
-                N_("That time has just been fully booked. Please choose another."),
-                code="slot_full",
-            )
+            raise slot_full()
         booking.second_slot_id = _second_dose_slot(session, vaccine, first, second_slot_id)
         booking.first_slot_id = first.id
         booking.centre_id = centre.id

@@ -25,13 +25,13 @@ guard both alike.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import cache
 from typing import Any
 
+import psycopg
 from sqlalchemy import (
     BigInteger,
     Connection,
@@ -53,14 +53,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session
 
-from smartnation.appointments import catalogue, demand, guard
-from smartnation.appointments.booking import BookingView
+from smartnation.appointments import catalogue, demand, guard, statement_connections
+from smartnation.appointments.booking import BookingView, slot_full
 from smartnation.appointments.models import Booking, Centre, CodeAttempt, Invitation, Registration
 from smartnation.appointments.models import Slot as SlotModel
-from smartnation.appointments.settings import get_appointment_settings
+from smartnation.appointments.statement_connections import fetch_one
 from smartnation.core.audit import AuditEvent
 from smartnation.core.clock import utcnow
 from smartnation.core.db import Database
@@ -120,6 +119,79 @@ def _tables() -> dict[str, Any]:
     }
 
 
+def _now() -> Any:
+    return bindparam("given_now", type_=Booking.__table__.c.created_at.type)
+
+
+def _old_enough(day: Any, registration: Any, rules: Any, with_consent: bool) -> list[Any]:
+    """Old enough for the vaccine on the day, and for booking without consent unless given."""
+    age = extract("year", func.age(day, registration.c.date_of_birth))
+    old_enough = [age >= rules.min_age]
+    if not with_consent:
+        old_enough.append(age >= rules.consent_below_age)
+    return old_enough
+
+
+def _limited(time_type: Any) -> Any:
+    """Whether the NRIC/FIN or the client address has used up its code attempts."""
+    attempt = _tables()["attempt"].alias("a")
+    return exists().where(
+        attempt.c.window_started_at > bindparam("given_window_started", type_=time_type),
+        or_(
+            *(
+                and_(
+                    attempt.c.key == bindparam(f"given_key_{kind}", type_=String),
+                    attempt.c.failures >= limit,
+                )
+                for kind, limit in guard.LIMITS.items()
+            )
+        ),
+    )
+
+
+@cache
+def _slot_full_statement(with_consent: bool) -> Any:
+    """One row when the first-dose time is full and nothing else stands in the way: what the
+    full path would answer with `slot_full` (the checks it makes before taking the place).
+
+    Asked only when the booking statement booked nothing, so that the commonest refusal in a
+    surge (someone else took the last place) costs one more small statement, not the full path.
+    """
+    t = _tables()
+    slot, centre = t["slot"].alias("s"), t["centre"].alias("c")
+    invitation, registration = t["invitation"].alias("i"), t["registration"].alias("r")
+    booking = t["booking"].alias("b")
+    now = _now()
+    rules = _vaccine_rules()
+    return (
+        select(literal(1, Integer))
+        .select_from(invitation)
+        .join(registration, registration.c.resident_id == invitation.c.resident_id)
+        .join(slot, slot.c.id == bindparam("given_first_slot_id", type_=BigInteger))
+        .join(centre, centre.c.id == slot.c.centre_id)
+        .join(rules, rules.c.code == centre.c.vaccine_code)
+        .where(
+            invitation.c.code_hash == bindparam("given_code_hash", type_=String),
+            invitation.c.status == "sent",
+            invitation.c.expires_at > now,
+            registration.c.screening_outcome == "eligible",
+            *_old_enough(slot.c.day, registration, rules.c, with_consent),
+            ~_limited(now.type),
+            # No active booking, and no booking made with this request's key (a replay).
+            ~exists().where(
+                booking.c.resident_id == invitation.c.resident_id,
+                or_(
+                    booking.c.status == "active",
+                    booking.c.idempotency_key == bindparam("given_idempotency_key", type_=String),
+                ),
+            ),
+            slot.c.starts_at > now,
+            centre.c.active.is_(True),
+            slot.c.booked >= slot.c.capacity,
+        )
+    )
+
+
 @cache
 def _statement(with_consent: bool) -> Any:
     """The statement, built once per process (per consent case); each booking binds its values."""
@@ -131,7 +203,7 @@ def _statement(with_consent: bool) -> Any:
     first_slot = slot.alias("s")
     # Values are bound by names no table has as a column: SQLAlchemy would take a parameter
     # named like a column of an UPDATE's table as a value to SET.
-    now = bindparam("given_now", type_=booking.c.created_at.type)
+    now = _now()
     consent = bindparam("given_consent", type_=String)
     actor = bindparam("given_actor", type_=String)
 
@@ -185,23 +257,8 @@ def _statement(with_consent: bool) -> Any:
         .cte("second")
     )
 
-    age = extract("year", func.age(first.c.day, registration.c.date_of_birth))
-    old_enough = [age >= first.c.min_age]
-    if not with_consent:
-        old_enough.append(age >= first.c.consent_below_age)
-    attempt = t["attempt"].alias("a")
-    limited = exists().where(
-        attempt.c.window_started_at > bindparam("given_window_started", type_=now.type),
-        or_(
-            *(
-                and_(
-                    attempt.c.key == bindparam(f"given_key_{kind}", type_=String),
-                    attempt.c.failures >= limit,
-                )
-                for kind, limit in guard.LIMITS.items()
-            )
-        ),
-    )
+    old_enough = _old_enough(first.c.day, registration, first.c, with_consent)
+    limited = _limited(now.type)
     active = booking.alias("b")
     already = exists().where(
         active.c.resident_id == invitation.c.resident_id, active.c.status == "active"
@@ -361,46 +418,40 @@ def runs_async(database: Database) -> bool:
     return database.dialect == "postgresql" and not isinstance(database.bind, Connection)
 
 
-_async_engines: dict[tuple[str, int], AsyncEngine] = {}
-
-
-def _async_engine(database: Database) -> AsyncEngine:
-    """The process's asyncio engine for the booking statement: one per event loop, since
-    psycopg's async connections belong to the loop that opened them."""
-    url = database.engine.url.render_as_string(hide_password=False)
-    key = (url, id(asyncio.get_running_loop()))
-    engine = _async_engines.get(key)
-    if engine is None:
-        size = get_appointment_settings().booking_concurrency
-        # No pre-ping: a connection found dead fails the statement, the pool drops it, and the
-        # booking is answered by the full path on the ordinary engine, which pings.
-        # The waiting room lets no more than `size` bookings at once into a process's loop.
-        engine = create_async_engine(database.engine.url, pool_size=size, max_overflow=0)
-        _async_engines[key] = engine
-    return engine
-
-
 async def book_by_code_async(database: Database, request: CodeBooking) -> BookingView | None:
     """`book_by_code` on the event loop with psycopg's async driver: no thread-pool hop, one
-    round trip. None when `book_two_doses` must answer instead (nothing was written)."""
+    round trip (two when the time chosen is full: `slot_full` is raised then).
+
+    None when `book_two_doses` must answer instead (nothing was written)."""
     prepared = _prepare(request)
     if prepared is None:
         return None
-    statement, values = prepared
-    engine = _async_engine(database)
+    with_consent, values = prepared
+    connections = statement_connections.for_database(database)
     try:
-        async with engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            row = (await autocommit.execute(statement, values)).first()
-    except DBAPIError:
-        # Refused (slot filled, double submit, deadlock victim) or the connection was lost: the
-        # full path says which, or books on a fresh connection.
+        async with connections.connection() as connection:
+            try:
+                row = await fetch_one(connection, _statement(with_consent), values)
+            except psycopg.Error as refused:
+                if refused.sqlstate is None:
+                    raise
+                row = None  # a slot filled meanwhile, a double submit, a deadlock victim
+            connections.executions += 1
+            if row is not None:
+                return _view(row)
+            full = await fetch_one(connection, _slot_full_statement(with_consent), values)
+            connections.executions += 1
+    except psycopg.Error:
+        # The connection was lost (it is dropped): the full path books on a fresh one.
         return None
-    return _view(row)
+    if full is not None:
+        raise slot_full()
+    return None
 
 
 def book_by_code(database: Database, session: Session, request: CodeBooking) -> BookingView | None:
     """Book in one statement on PostgreSQL, or None when `book_two_doses` must answer instead.
+    Raises `slot_full` when the time chosen is full and nothing else stands in the way.
 
     Outside a transaction (autocommit) the statement is its own transaction: one round trip.
     When the database is bound to an outer transaction (the tests), it runs in a savepoint.
@@ -415,9 +466,14 @@ def book_by_code(database: Database, session: Session, request: CodeBooking) -> 
             savepoint.rollback()
         else:
             savepoint.commit()
+        if booked is None:
+            _refuse_when_full(connection, request)
         return booked
     with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return try_book(connection, request)
+        booked = try_book(connection, request)
+        if booked is None:
+            _refuse_when_full(connection, request)
+        return booked
 
 
 def try_book(connection: Connection, request: CodeBooking) -> BookingView | None:
@@ -425,9 +481,9 @@ def try_book(connection: Connection, request: CodeBooking) -> BookingView | None
     prepared = _prepare(request)
     if prepared is None:
         return None
-    statement, values = prepared
+    with_consent, values = prepared
     try:
-        row = connection.execute(statement, values).first()
+        row = connection.execute(_statement(with_consent), values).first()
     except DBAPIError as refused:
         # A slot filled, a double submit, a deadlock victim: the full path says which.
         if getattr(refused.orig, "sqlstate", None) is None:
@@ -436,8 +492,19 @@ def try_book(connection: Connection, request: CodeBooking) -> BookingView | None
     return _view(row)
 
 
-def _prepare(request: CodeBooking) -> tuple[Any, dict[str, Any]] | None:
-    """The statement and its values for a request; None when the code cannot be one."""
+def _refuse_when_full(connection: Connection, request: CodeBooking) -> None:
+    """Raise `slot_full` when that is what the full path would answer."""
+    prepared = _prepare(request)
+    if prepared is None:
+        return
+    with_consent, values = prepared
+    if connection.execute(_slot_full_statement(with_consent), values).first() is not None:
+        raise slot_full()
+
+
+def _prepare(request: CodeBooking) -> tuple[bool, dict[str, Any]] | None:
+    """Which statement (with or without consent) and its values; None when the code cannot be
+    one."""
     try:
         nric = parse_nric(request.nric)
         code = demand.normalise_code(request.booking_code)
@@ -458,7 +525,7 @@ def _prepare(request: CodeBooking) -> tuple[Any, dict[str, Any]] | None:
         "given_consent": consent,
         "given_actor": request.actor,
     }
-    return _statement(consent is not None), values
+    return consent is not None, values
 
 
 def _view(row: Any) -> BookingView | None:
@@ -474,8 +541,8 @@ def _view(row: Any) -> BookingView | None:
         vaccine_code=vaccine.code,
         vaccine_name=vaccine.name,
         first_slot_id=row.first_id,
-        first_at=row.first_at,
+        first_at=row.first_at.astimezone(UTC),
         second_slot_id=row.second_id,
-        second_at=row.second_at,
+        second_at=row.second_at.astimezone(UTC),
         qr_token=row.qr_token,
     )

@@ -51,21 +51,36 @@ def _come_back_later() -> TooManyRequests:
     )
 
 
+class Turn:
+    """`async with Turn():` a turn to book, waited for briefly, or 429 with Retry-After."""
+
+    __slots__ = ("room",)
+
+    async def __aenter__(self) -> None:
+        settings = get_appointment_settings()
+        room = _room()
+        if room.inside >= settings.booking_concurrency + settings.max_waiting:
+            raise _come_back_later()
+        room.inside += 1
+        try:
+            if room.turns.locked():
+                await asyncio.wait_for(room.turns.acquire(), timeout=settings.waiting_seconds)
+            else:
+                await room.turns.acquire()  # free: taken at once, without a timer
+        except TimeoutError:
+            room.inside -= 1
+            raise _come_back_later() from None
+        except BaseException:
+            room.inside -= 1
+            raise
+        self.room = room
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.room.turns.release()
+        self.room.inside -= 1
+
+
 async def waiting_room() -> AsyncIterator[None]:
     """A dependency: wait briefly for a turn to book, or be refused with 429 and Retry-After."""
-    settings = get_appointment_settings()
-    room = _room()
-    if room.inside >= settings.booking_concurrency + settings.max_waiting:
-        raise _come_back_later()
-    room.inside += 1
-    try:
-        try:
-            await asyncio.wait_for(room.turns.acquire(), timeout=settings.waiting_seconds)
-        except TimeoutError:
-            raise _come_back_later() from None
-        try:
-            yield
-        finally:
-            room.turns.release()
-    finally:
-        room.inside -= 1
+    async with Turn():
+        yield
