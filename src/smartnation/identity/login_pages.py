@@ -237,8 +237,33 @@ def password_step(
         return _login_page(request, session, state, message_of(error), nric, status)
     state["account_id"] = account.id
     state.pop("factor_done", None)
+    offered = offered_at_once(factors.factors_of(session, account))
+    if offered is not None:
+        state["factor_id"] = offered.id
+        _save(request, state)
+        return _see("/id/auth/verify")  # which offers "Choose another second factor"
+    state.pop("factor_id", None)
     _save(request, state)
     return _see("/id/auth/factor")
+
+
+# Offered at once after the password, without the choice page: the person's only factor, or the
+# one they used last, when it asks nothing of anyone (an authenticator app or a passkey). An SMS
+# is sent only when asked for on the choice page: each costs a message, the phone may not be at
+# hand, and a trusted person's phone is someone else's.
+AT_ONCE = frozenset({"totp", "webauthn"})
+
+
+def offered_at_once(usable: list[Any]) -> Any | None:
+    """The factor to ask for straight after the password, or None to let the person choose."""
+    if len(usable) == 1:
+        chosen = usable[0]
+    else:
+        used = [factor for factor in usable if factor.last_used_at is not None]
+        if not used:
+            return None
+        chosen = max(used, key=lambda factor: factor.last_used_at)
+    return chosen if chosen.kind in AT_ONCE else None
 
 
 # ---- second factor ------------------------------------------------------------------------
