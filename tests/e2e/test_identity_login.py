@@ -13,12 +13,12 @@ pytestmark = pytest.mark.browser
 PASSWORD = "Demo-Pass-2026"
 
 
-def _password_step(page, base: str, nric: str, next_path: str) -> None:  # type: ignore[no-untyped-def]
+def _password_step(page, base: str, nric: str, next_path: str, then: str = "factor") -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{base}/login?next={next_path}")
     page.get_by_label("NRIC or FIN").fill(nric)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/id/auth/factor$"))
+    page.wait_for_url(re.compile(rf"/id/auth/{then}$"))
 
 
 def _inbox_codes(base: str, phone: str) -> list[str]:
@@ -75,7 +75,11 @@ def test_login_with_authenticator_app_then_passkey(browser, live_site):
     assert "Passkey" in page.content()
     page.get_by_role("button", name="Log out").click()
     page.wait_for_url(re.compile(r"/$"))
-    _password_step(page, base, "S8012345J", "/identity/consents")
+    # The authenticator app, used last, is asked for at once; the person picks the passkey instead.
+    _password_step(page, base, "S8012345J", "/identity/consents", then="verify")
+    assert "authenticator app" in page.content()
+    page.get_by_role("link", name="Choose another second factor").click()
+    page.wait_for_url(re.compile(r"/id/auth/factor$"))
     page.get_by_role("button", name=re.compile("My passkey")).click()
     page.wait_for_url(re.compile(r"/id/auth/verify$"))
     page.get_by_role("button", name="Use my passkey").click()
