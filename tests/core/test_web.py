@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import pytest
+from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from smartnation.core.web.auth import public
 from smartnation.core.web.csrf import csrf_token, verify_csrf
+from smartnation.core.web.deps import DbSession
 from smartnation.core.web.middleware import LANGUAGE_COOKIE
 
 LANGUAGE_SAMPLES = {
@@ -208,3 +214,39 @@ def test_every_public_page_without_parameters_renders(
         if response.status_code >= 500:
             failing[path] = response.status_code
     assert failing == {}
+
+
+def test_plain_endpoints_get_as_many_threads_as_there_are_connections(app) -> None:  # type: ignore[no-untyped-def]
+    with TestClient(app) as client:
+        assert client.portal is not None
+        tokens = client.portal.call(lambda: to_thread.current_default_thread_limiter().total_tokens)
+    assert tokens == app.state.settings.database.pool_size
+
+
+def test_a_commit_never_waits_for_the_threads_endpoints_hold(app) -> None:  # type: ignore[no-untyped-def]
+    # Endpoints' threads all busy (as when each waits for a connection that a finished request
+    # still holds until its commit): the commit must still go through, on threads of its own.
+    @app.get("/test-commit", dependencies=[Depends(public)])
+    async def commit_something(session: DbSession) -> dict[str, bool]:
+        session.execute(text("SELECT 1"))  # begins a transaction: the answer waits for its commit
+        return {"committed": True}
+
+    app.router.routes.insert(0, app.router.routes.pop())
+    with TestClient(app) as client:
+        assert client.portal is not None
+        limiter = client.portal.call(to_thread.current_default_thread_limiter)
+        borrowers = [object() for _ in range(int(limiter.total_tokens))]
+        for borrower in borrowers:
+            client.portal.call(limiter.acquire_on_behalf_of_nowait, borrower)
+        answers: list[Any] = []
+        request = threading.Thread(target=lambda: answers.append(client.get("/test-commit")))
+        request.start()
+        try:
+            request.join(timeout=20)  # before, it waited here until the tokens came back
+            assert answers, "the commit waited for a thread the endpoints hold"
+        finally:
+            for borrower in borrowers:
+                client.portal.call(limiter.release_on_behalf_of, borrower)
+            request.join()
+        assert answers[0].status_code == 200, answers[0].text
+        assert answers[0].json() == {"committed": True}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from anyio import CancelScope
+from anyio import CancelScope, CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from smartnation.core.db import Database
 
@@ -30,6 +30,22 @@ def _commit_and_close(session: Session) -> None:
         session.close()
 
 
+# Commits run on threads of their own, not the endpoints' pool: a session waiting to commit holds
+# a connection, and if it had to wait for a thread that endpoints hold while they wait for a
+# connection, neither would move until the pool's timeout.
+_COMMIT_THREADS: RunVar[CapacityLimiter] = RunVar("smartnation_commit_threads")
+
+
+def _commit_threads(request: Request) -> CapacityLimiter:
+    try:
+        return _COMMIT_THREADS.get()
+    except LookupError:
+        size = request.app.state.settings.database.pool_size
+        limiter = CapacityLimiter(2 * size)  # every connection the pool may lend at once
+        _COMMIT_THREADS.set(limiter)
+        return limiter
+
+
 async def _request_session(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the endpoint returns, rolled back if it raises.
 
@@ -45,13 +61,13 @@ async def _request_session(request: Request) -> AsyncIterator[Session]:
         yield session
     except BaseException:
         if _has_work(session):
-            with CancelScope(shield=True):
-                await run_in_threadpool(session.close)  # closing rolls back
+            with CancelScope(shield=True):  # closing rolls back
+                await to_thread.run_sync(session.close, limiter=_commit_threads(request))
         else:
             session.close()
         raise
     if _has_work(session):
-        await run_in_threadpool(_commit_and_close, session)
+        await to_thread.run_sync(_commit_and_close, session, limiter=_commit_threads(request))
     else:
         session.close()
 
