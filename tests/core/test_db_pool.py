@@ -19,6 +19,12 @@ def _backend_pid(engine: sa.Engine) -> int:
         return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
 
 
+def _engine(url: str, ping_after_idle_seconds: float) -> sa.Engine:
+    return make_engine(
+        DatabaseSettings(url=url, pool_size=1, ping_after_idle_seconds=ping_after_idle_seconds)
+    )
+
+
 def _terminate(url: str, pid: int) -> None:
     admin = make_engine(DatabaseSettings(url=url))
     with admin.connect() as connection:
@@ -28,9 +34,7 @@ def _terminate(url: str, pid: int) -> None:
 
 
 def test_a_connection_idle_past_the_limit_is_checked_and_replaced(postgresql_url: str) -> None:
-    engine = make_engine(
-        DatabaseSettings(url=postgresql_url, pool_size=1, ping_after_idle_seconds=0.0)
-    )
+    engine = _engine(postgresql_url, ping_after_idle_seconds=0.0)
     try:
         first = _backend_pid(engine)
         _terminate(postgresql_url, first)  # e.g. a restart or a dropped idle connection
@@ -41,9 +45,7 @@ def test_a_connection_idle_past_the_limit_is_checked_and_replaced(postgresql_url
 
 
 def test_a_connection_in_steady_use_is_not_pinged(postgresql_url: str) -> None:
-    engine = make_engine(
-        DatabaseSettings(url=postgresql_url, pool_size=1, ping_after_idle_seconds=3600.0)
-    )
+    engine = _engine(postgresql_url, ping_after_idle_seconds=3600.0)
     statements: list[str] = []
 
     @sa.event.listens_for(engine, "before_cursor_execute")
@@ -62,9 +64,7 @@ def test_a_connection_in_steady_use_is_not_pinged(postgresql_url: str) -> None:
 def test_a_connection_dropped_while_pooled_recovers_after_one_failure(postgresql_url: str) -> None:
     # Without a ping (used within the limit), a connection killed in between fails that one use;
     # SQLAlchemy then discards the pool's connections and the next use gets a fresh one.
-    engine = make_engine(
-        DatabaseSettings(url=postgresql_url, pool_size=1, ping_after_idle_seconds=3600.0)
-    )
+    engine = _engine(postgresql_url, ping_after_idle_seconds=3600.0)
     try:
         first = _backend_pid(engine)
         _terminate(postgresql_url, first)

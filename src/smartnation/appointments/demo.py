@@ -10,9 +10,8 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from smartnation.appointments import catalogue, service
+from smartnation.appointments import service
 from smartnation.appointments.models import CheckIn, Dose
-from smartnation.core import audit
 from smartnation.core.audit import current_actor
 from smartnation.core.clock import SINGAPORE, today_in_singapore
 from smartnation.core.db import Database
@@ -34,14 +33,13 @@ DOSE_WEEKS_AGO = (8, 5)
 def _vaccination_history(session: Session, seed: int) -> int:
     """Record a persona's past doses; returns how many were recorded (0 when already there).
 
-    The service records a dose only as it is given (check-in, then the dose, now); a history in
-    the past has no service function, so the demo writes the check-ins and doses itself.
+    A check-in is recorded only as the person arrives, today, so the demo writes the past
+    check-ins itself; the doses go through `record_dose` with the time they were given.
     """
     resident = registry.find_resident(session, VACCINATED_NRIC)
     if resident is None or session.scalar(select(Dose.id).where(Dose.resident_id == resident.id)):
         return 0
     centre = service.get_centre(session, VACCINATED_AT)
-    vaccine = catalogue.vaccine(centre.vaccine_code)
     today = today_in_singapore()
     for number, weeks in enumerate(DOSE_WEEKS_AGO, start=1):
         day = today - timedelta(weeks=weeks)
@@ -56,26 +54,8 @@ def _vaccination_history(session: Session, seed: int) -> int:
         )
         session.add(checkin)
         session.flush()
-        dose = Dose(
-            resident_id=resident.id,
-            checkin_id=checkin.id,
-            centre_id=centre.id,
-            vaccine_code=vaccine.code,
-            lot=f"LOT{seed:03d}PAST{number}",
-            dose_number=number,
-            site="left_arm",
-            given_at=given_at,
-            given_by="demo",
-            observe_until=given_at + timedelta(minutes=30),
-        )
-        session.add(dose)
-        session.flush()
-        audit.record(
-            session,
-            "appointments.dose.given",
-            subject_type="appointments_dose",
-            subject_id=dose.id,
-            details={"resident_id": resident.id, "vaccine": vaccine.code, "dose_number": number},
+        service.record_dose(
+            session, checkin.id, lot=f"LOT{seed:03d}PAST{number}", given_at=given_at
         )
     return len(DOSE_WEEKS_AGO)
 

@@ -306,8 +306,17 @@ def walk_in(
     return _view(session, checkin, resident.name, resident.nric)
 
 
-def record_dose(session: Session, checkin_id: int, *, lot: str, site: str = "left_arm") -> Dose:
-    """Record the dose given to a checked-in person: vaccine, lot, dose number, time, staff."""
+def record_dose(
+    session: Session,
+    checkin_id: int,
+    *,
+    lot: str,
+    site: str = "left_arm",
+    given_at: datetime | None = None,
+) -> Dose:
+    """Record the dose given to a checked-in person: vaccine, lot, dose number, time, staff.
+
+    `given_at` is now unless given (a history recorded afterwards, as the demo's is)."""
     lot = (lot or "").strip().upper()
     if not _LOT.match(lot):
         raise InvalidInput(
@@ -323,7 +332,7 @@ def record_dose(session: Session, checkin_id: int, *, lot: str, site: str = "lef
         return existing
     centre = session.get(Centre, checkin.centre_id)
     assert centre is not None
-    now = utcnow()
+    now = given_at or utcnow()
     dose = Dose(
         resident_id=checkin.resident_id,
         checkin_id=checkin.id,
@@ -341,7 +350,7 @@ def record_dose(session: Session, checkin_id: int, *, lot: str, site: str = "lef
         booking = session.get(Booking, checkin.booking_id)
         if booking is not None and booking.status == "active":
             booking.status = "completed"
-            booking.updated_at = now
+            booking.updated_at = utcnow()
     session.flush()
     audit.record(
         session,

@@ -73,22 +73,25 @@ def compiled(statement: Any) -> Compiled:
     return Compiled(form.string, tuple(given), tuple(constants))
 
 
-async def fetch_one(connection: AsyncConnection, statement: Any, values: dict[str, Any]) -> Any:
-    """The first row (a named tuple) of `statement` with the request's `values`, or None."""
+async def _executed(
+    connection: AsyncConnection, statement: Any, values: dict[str, Any]
+) -> AsyncRawCursor[Any]:
     form = compiled(statement)
     cursor = AsyncRawCursor(connection, row_factory=namedtuple_row)
     await cursor.execute(form.sql, form.parameters(values))
-    return await cursor.fetchone()
+    return cursor
+
+
+async def fetch_one(connection: AsyncConnection, statement: Any, values: dict[str, Any]) -> Any:
+    """The first row (a named tuple) of `statement` with the request's `values`, or None."""
+    return await (await _executed(connection, statement, values)).fetchone()
 
 
 async def fetch_all(
     connection: AsyncConnection, statement: Any, values: dict[str, Any]
 ) -> list[Any]:
     """Every row (named tuples) of `statement` with the request's `values`."""
-    form = compiled(statement)
-    cursor = AsyncRawCursor(connection, row_factory=namedtuple_row)
-    await cursor.execute(form.sql, form.parameters(values))
-    return await cursor.fetchall()
+    return await (await _executed(connection, statement, values)).fetchall()
 
 
 class StatementConnections:

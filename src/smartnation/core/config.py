@@ -29,6 +29,11 @@ class DatabaseSettings(BaseSettings):
     echo: bool = False
 
     @property
+    def pool_overflow(self) -> int:
+        """Connections the pool may open beyond `pool_size` when all are busy."""
+        return self.pool_size
+
+    @property
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite")
 

@@ -163,7 +163,7 @@ def make_engine(settings: DatabaseSettings) -> Engine:
         url,
         echo=settings.echo,
         pool_size=settings.pool_size,
-        max_overflow=settings.pool_size,
+        max_overflow=settings.pool_overflow,
     )
     _ping_when_idle(engine, settings.ping_after_idle_seconds)
     return engine

@@ -40,8 +40,8 @@ def _commit_threads(request: Request) -> CapacityLimiter:
     try:
         return _COMMIT_THREADS.get()
     except LookupError:
-        size = request.app.state.settings.database.pool_size
-        limiter = CapacityLimiter(2 * size)  # every connection the pool may lend at once
+        pool = request.app.state.settings.database
+        limiter = CapacityLimiter(pool.pool_size + pool.pool_overflow)  # all it may lend at once
         _COMMIT_THREADS.set(limiter)
         return limiter
 
