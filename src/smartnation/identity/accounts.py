@@ -7,7 +7,6 @@ proves possession of a second factor instead, and clears the lock.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import secrets
@@ -15,8 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,14 +28,10 @@ from smartnation.core.errors import (
 )
 from smartnation.core.i18n import N_
 from smartnation.core.validators import parse_nric
+from smartnation.identity import passwords
 from smartnation.identity.models import Account
 from smartnation.registry import service as registry
 
-# Argon2id as OWASP lists it: m=12 MiB, t=3, p=1 is one of its equal-strength settings (beside
-# m=19 MiB, t=2), chosen because it costs about a fifth less CPU a hash here: smaller memory
-# faults in fewer pages (docs/identity-protocol.md). Hashes made with other parameters still
-# verify and are re-hashed with these at the next login.
-HASHER: Final = PasswordHasher(time_cost=3, memory_cost=12 * 1024, parallelism=1)
 MIN_PASSWORD_LENGTH: Final = 10
 MAX_PASSWORD_LENGTH: Final = 128
 MAX_FAILED_LOGINS: Final = 5
@@ -47,7 +40,7 @@ ACTIVATION_LIFETIME: Final = timedelta(days=30)
 # Letters without look-alikes (no 0/O, 1/I/L), as a person types them from paper.
 _CODE_ALPHABET: Final = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 # A hash to verify against when the NRIC has no account, so both cases take the same time.
-_DUMMY_HASH: Final = HASHER.hash(secrets.token_urlsafe(16))
+_DUMMY_HASH: Final = passwords.hash_password(secrets.token_urlsafe(16))
 
 
 class LoginRefused(DomainError):
@@ -144,7 +137,7 @@ def activate(session: Session, nric: str, code: str, password: str) -> Account:
         _count_failure(session, account, "activation")
         raise bad_code
     check_password_rules(password, account.nric)
-    account.password_hash = HASHER.hash(password)
+    account.password_hash = passwords.hash_password(password)
     account.password_changed_at = utcnow()
     account.activation_code_hash = None
     account.activation_expires_at = None
@@ -200,21 +193,18 @@ def verify_password(session: Session, nric: str, password: str) -> Account:
         _burn(password)
         raise refused
     check_not_locked(account)
-    try:
-        HASHER.verify(account.password_hash, password[:MAX_PASSWORD_LENGTH])
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    if not passwords.password_matches(account.password_hash, password[:MAX_PASSWORD_LENGTH]):
         _count_failure(session, account, "password")
-        raise refused from None
-    if HASHER.check_needs_rehash(account.password_hash):
-        account.password_hash = HASHER.hash(password)
+        raise refused
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
     session.flush()
     return account
 
 
 def _burn(password: str) -> None:
     """Spend the time a real verification takes, so unknown NRICs do not answer faster."""
-    with contextlib.suppress(VerificationError):
-        HASHER.verify(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH] or "x")
+    passwords.password_matches(_DUMMY_HASH, password[:MAX_PASSWORD_LENGTH] or "x")
 
 
 def record_login(session: Session, account: Account, amr: list[str], client_id: str) -> None:
@@ -236,7 +226,7 @@ def record_login(session: Session, account: Account, amr: list[str], client_id: 
 def reset_password(session: Session, account: Account, password: str) -> None:
     """Set a new password once the holder has proved a second factor; clears any lockout."""
     check_password_rules(password, account.nric)
-    account.password_hash = HASHER.hash(password)
+    account.password_hash = passwords.hash_password(password)
     account.password_changed_at = utcnow()
     account.failed_logins = 0
     account.locked_until = None
@@ -255,7 +245,7 @@ def reset_password(session: Session, account: Account, password: str) -> None:
 
 def set_password_directly(session: Session, account: Account, password: str) -> None:
     """For demo data and tests: an active account with this password."""
-    account.password_hash = HASHER.hash(password)
+    account.password_hash = passwords.hash_password(password)
     account.password_changed_at = utcnow()
     account.status = "active"
     account.activated_at = utcnow()
