@@ -16,6 +16,7 @@ from smartnation.core.web.auth import public
 from smartnation.core.web.csrf import verify_csrf
 from smartnation.identity import clients, roles
 from smartnation.identity.demo import PASSWORD
+from smartnation.identity.storage import load_keyring
 
 from .flow_support import CSRF
 
@@ -190,7 +191,7 @@ def test_every_form_post_checks_csrf(app: FastAPI):
 
 
 def test_keys_are_created_on_first_use_and_rotate_with_overlap(session):
-    from smartnation.identity.storage import load_keyring, rotate_keys
+    from smartnation.identity.storage import rotate_keys
 
     first = load_keyring(session)
     assert {k.state for k in first.keys} == {"current", "next"}
@@ -199,6 +200,23 @@ def test_keys_are_created_on_first_use_and_rotate_with_overlap(session):
     assert rotated.by_kid(first.current.kid).state == "previous"  # still verifies old tokens
     assert load_keyring(session).current.kid == rotated.current.kid
     assert len(load_keyring(session).jwks()["keys"]) == 3
+
+
+def test_the_key_ring_is_read_again_only_after_the_recheck_time(session, monkeypatch):
+    from smartnation.identity import storage
+
+    load_keyring(session)  # created
+    ring = load_keyring(session)  # read back
+    statements: list[str] = []
+    bind = session.connection()
+    sa.event.listen(bind, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert load_keyring(session) is ring and statements == []  # within the time: no query
+    now = storage.time.monotonic()
+    monkeypatch.setattr(storage.time, "monotonic", lambda: now + storage.RING_RECHECK_SECONDS)
+    assert load_keyring(session).current.kid == ring.current.kid
+    assert len(statements) == 1  # asked again, found the same keys (parsed ones reused)
+    rotated = storage.rotate_keys(session)
+    assert load_keyring(session).current.kid == rotated.current.kid  # this process: at once
 
 
 def test_every_role_a_route_requires_can_be_granted(app: FastAPI):

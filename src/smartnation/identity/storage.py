@@ -3,10 +3,12 @@ share it: used one-time values (replay guard) and the provider's signing keys.""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any, Final
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -94,6 +96,16 @@ def _ring_from_rows(rows: list[SigningKey]) -> ProviderKeyring:
 # Parsed rings by their (kid, state) pairs: parsing private keys costs more than the query.
 _RING_CACHE: dict[frozenset[tuple[str, str]], ProviderKeyring] = {}
 
+# The ring each database was last seen to hold, and until when it is used without asking again:
+# every token and userinfo answer needs it. A rotation by another process is seen within this
+# time, and is safe meanwhile: the key that was current stays published as "previous", and the
+# new current key was published as "next" one rotation before.
+RING_RECHECK_SECONDS: Final = 5.0
+# Only a ring read back is kept, never one just created (its transaction may yet roll back).
+_RECENT_RING: WeakKeyDictionary[Engine | Connection, tuple[float, ProviderKeyring]] = (
+    WeakKeyDictionary()
+)
+
 
 # Any constant: the PostgreSQL advisory lock that serialises creating the first key ring.
 _KEYRING_LOCK = 0x1D_4B_E7
@@ -107,8 +119,15 @@ def _live_states(session: Session) -> frozenset[tuple[str, str]]:
     return frozenset((kid, state) for kid, state in session.execute(_LIVE_STATES))
 
 
-def load_keyring(session: Session) -> ProviderKeyring:
-    """The provider's key ring; a fresh one is created and stored on first use."""
+def load_keyring(session: Session, *, fresh: bool = False) -> ProviderKeyring:
+    """The provider's key ring (as read at most `RING_RECHECK_SECONDS` ago, unless `fresh`);
+    a new one is created and stored on first use."""
+    bind = session.get_bind()
+    assert isinstance(bind, Engine | Connection)
+    recent = None if fresh else _RECENT_RING.get(bind)
+    if recent is not None and time.monotonic() < recent[0]:
+        return recent[1]
+    _RECENT_RING.pop(bind, None)
     states = _live_states(session)
     if not states and session.connection().dialect.name == "postgresql":
         # Two processes starting together would each store a ring of their own; the second to
@@ -117,13 +136,13 @@ def load_keyring(session: Session) -> ProviderKeyring:
         session.execute(select(func.pg_advisory_xact_lock(_KEYRING_LOCK)))
         states = _live_states(session)
     if states:
-        cached = _RING_CACHE.get(states)
-        if cached is not None:
-            return cached
-        rows = list(session.scalars(select(SigningKey).where(SigningKey.retired.is_(False))))
-        ring = _ring_from_rows(rows)
-        _RING_CACHE.clear()
-        _RING_CACHE[states] = ring
+        ring = _RING_CACHE.get(states)
+        if ring is None:
+            rows = session.scalars(select(SigningKey).where(SigningKey.retired.is_(False)))
+            ring = _ring_from_rows(list(rows))
+            _RING_CACHE.clear()
+            _RING_CACHE[states] = ring
+        _RECENT_RING[bind] = (time.monotonic() + RING_RECHECK_SECONDS, ring)
         return ring
     ring = ProviderKeyring.generate()
     _store_ring(session, ring)
@@ -165,9 +184,10 @@ def _store_ring(session: Session, ring: ProviderKeyring) -> None:
 def rotate_keys(session: Session) -> ProviderKeyring:
     """Promote the pre-published next key, keep the old current as previous, publish a new
     next. Rotate no more often than token lifetime plus relying parties' JWKS cache time."""
-    before = load_keyring(session)
+    before = load_keyring(session, fresh=True)
     after = before.rotate()
     _store_ring(session, after)
+    _RECENT_RING.pop(session.get_bind(), None)
     audit.record(
         session,
         "identity.keys.rotated",
