@@ -72,12 +72,14 @@ def test_environment_keys_win() -> None:
     assert not configured.is_development
 
 
-def test_development_key_outside_production_only() -> None:
-    configured = keyring_from_environment({})
-    assert configured.is_development
-    assert configured.keyring.keys == (DEVELOPMENT_KEY,)
-    with pytest.raises(KeyConfigurationError):
-        keyring_from_environment({"SMARTNATION_ENVIRONMENT": "production"})
+def test_development_key_in_development_only() -> None:
+    for development in ({}, {"SMARTNATION_ENVIRONMENT": " Development "}):
+        configured = keyring_from_environment(development)
+        assert configured.is_development
+        assert configured.keyring.keys == (DEVELOPMENT_KEY,)
+    for deployed in ("production", "staging"):
+        with pytest.raises(KeyConfigurationError):
+            keyring_from_environment({"SMARTNATION_ENVIRONMENT": deployed})
 
 
 def test_generated_keys_parse() -> None:

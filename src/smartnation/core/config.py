@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Final
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,12 +66,22 @@ class JobSettings(BaseSettings):
     batch_size: int = 10
 
 
+DEVELOPMENT: Final = "development"
+
+
+def is_development(environment: str | None) -> bool:
+    """The one rule every part of the platform applies: only the `development` environment (the
+    default) may run on the public development keys and show the developer pages; any other
+    name (`production`, `staging`, ...) is treated as a real deployment."""
+    return (environment or DEVELOPMENT).strip().lower() == DEVELOPMENT
+
+
 class Settings(BaseSettings):
     """All settings, grouped by concern."""
 
     model_config = SettingsConfigDict(env_prefix="SMARTNATION_")
 
-    environment: str = "development"
+    environment: str = DEVELOPMENT
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)

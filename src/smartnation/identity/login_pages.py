@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from smartnation.core.config import is_development
 from smartnation.core.errors import DomainError, NotFound
 from smartnation.core.i18n import N_
 from smartnation.core.web.auth import PRINCIPAL_SESSION_KEY, Principal, Public
@@ -47,7 +48,7 @@ def provider_of(request: Request) -> oidc_provider.Provider:
     """The provider as this application is configured (issuer from the base URL)."""
     settings = request.app.state.settings
     return oidc_provider.Provider.for_base_url(
-        settings.web.base_url, development=settings.environment == "development"
+        settings.web.base_url, development=is_development(settings.environment)
     )
 
 

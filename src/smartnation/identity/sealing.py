@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from smartnation.core.config import is_development
+
 PREFIX: Final = "v1:"
 # Public on purpose: the demo runs with nothing set. Production sets its own key
 # (`python -c "import secrets; print(secrets.token_urlsafe(32))"`).
@@ -46,7 +48,7 @@ def require_own_key(environment: str, key_text: str | None = None) -> None:
     is the public development key: anyone could open the secrets a copy of the database holds.
     """
     key = _configured_key() if key_text is None else key_text
-    if environment != "development" and key == DEVELOPMENT_KEY:
+    if not is_development(environment) and key == DEVELOPMENT_KEY:
         raise DevelopmentKeyRefused(
             f"SMARTNATION_IDENTITY_TOTP_KEY is the public development key, which the "
             f"{environment!r} environment refuses: set it to a key of your own (base64url of "

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from smartnation.core.config import is_development
 from smartnation.core.errors import DomainError, FieldProblem, InvalidInput, NotFound
 from smartnation.core.i18n import LANGUAGES, N_
 from smartnation.core.web.auth import Principal, public, require_role
@@ -76,7 +77,7 @@ def inbox_enabled(request: Request) -> None:
         channel.is_local
         for channel in (settings.whatsapp, settings.telegram, settings.sms, settings.email)
     )
-    if request.app.state.settings.environment != "development" or not all_local:
+    if not is_development(request.app.state.settings.environment) or not all_local:
         raise NotFound("We could not find that page or record.")
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from smartnation.core.config import is_development
 from smartnation.tracing.errors import KeyConfigurationError
 
 KEY_SIZE = 32
@@ -122,16 +123,16 @@ def development_keyring() -> Keyring:
 
 
 def keyring_from_environment(environ: Mapping[str, str] | None = None) -> ConfiguredKeyring:
-    """Read `SMARTNATION_TRACING_KEYS`; fall back to the development key unless in production.
+    """Read `SMARTNATION_TRACING_KEYS`; fall back to the development key only in development.
 
-    With `SMARTNATION_ENVIRONMENT=production` a missing variable is an error, so a production
-    deployment can never silently run on the public key.
+    In any other `SMARTNATION_ENVIRONMENT` (production, staging, ...) a missing variable is an
+    error, so a real deployment can never silently run on the public key.
     """
     env = os.environ if environ is None else environ
     configured = env.get(KEYS_ENV_VAR, "")
     if configured.strip():
         return ConfiguredKeyring(parse_keyring(configured), is_development=False)
-    if env.get(ENVIRONMENT_ENV_VAR, "development").strip().lower() == "production":
+    if not is_development(env.get(ENVIRONMENT_ENV_VAR)):
         raise KeyConfigurationError(
             f"{KEYS_ENV_VAR} is not set; production needs its own keys "
             "(comma-separated base64 32-byte keys, the first current)"
