@@ -26,6 +26,14 @@ def _inbox_codes(base: str, phone: str) -> list[str]:
     return re.findall(r'data-testid="message-body">(\d{6}) ', page)
 
 
+def _new_code(base: str, phone: str, seen: int) -> str:
+    deadline = time.monotonic() + 20
+    while len(codes := _inbox_codes(base, phone)) <= seen:
+        assert time.monotonic() < deadline, "the SMS never reached the inbox"
+        time.sleep(0.2)
+    return codes[0]
+
+
 def test_login_with_sms_code_from_the_inbox(browser, live_site):
     base = live_site.base_url
     page = browser.new_page()
@@ -33,15 +41,27 @@ def test_login_with_sms_code_from_the_inbox(browser, live_site):
     seen = len(_inbox_codes(base, "+6591234502"))
     page.get_by_role("button", name=re.compile("SMS code to")).click()
     page.wait_for_url(re.compile(r"/id/auth/verify$"))
-    deadline = time.monotonic() + 20
-    while len(codes := _inbox_codes(base, "+6591234502")) <= seen:
-        assert time.monotonic() < deadline, "the SMS never reached the inbox"
-        time.sleep(0.2)
-    page.get_by_label("One-time code").fill(codes[0])
+    page.get_by_label("One-time code").fill(_new_code(base, "+6591234502", seen))
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url(re.compile(r"/identity/account$"))
     assert page.get_by_role("heading", name="My SingPass account").is_visible()
     assert "RAJESH S/O KUMAR" in page.content()
+    page.close()
+
+
+def test_a_senior_without_a_phone_logs_in_with_her_trusted_persons_code(browser, live_site):
+    # Multi-User SMS 2FA: LIM AH MA has no phone; the code goes to her son's, linked in person.
+    base = live_site.base_url
+    page = browser.new_page()
+    _password_step(page, base, "S4012345H", "/identity/account")
+    seen = len(_inbox_codes(base, "+6591234505"))
+    page.get_by_role("button", name=re.compile("SMS code to my trusted person")).click()
+    page.wait_for_url(re.compile(r"/id/auth/verify$"))
+    assert "trusted person's phone" in page.content()
+    page.get_by_label("One-time code").fill(_new_code(base, "+6591234505", seen))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url(re.compile(r"/identity/account$"))
+    assert "LIM AH MA" in page.content()
     page.close()
 
 
