@@ -28,7 +28,7 @@ from smartnation.core.errors import (
 )
 from smartnation.core.i18n import N_
 from smartnation.core.validators import parse_nric
-from smartnation.identity import passwords
+from smartnation.identity import passwords, throttle
 from smartnation.identity.models import Account
 from smartnation.registry import service as registry
 
@@ -181,20 +181,27 @@ def check_not_locked(account: Account) -> None:
         )
 
 
-def verify_password(session: Session, nric: str, password: str) -> Account:
-    """The first factor. Raises LoginRefused (same message whatever was wrong) or
-    AccountLocked after too many failures."""
+def verify_password(
+    session: Session, nric: str, password: str, *, source: str | None = None
+) -> Account:
+    """The first factor. Raises LoginRefused (same message whatever was wrong), AccountLocked
+    after too many failures on the account, or SourceThrottled after too many from `source`
+    (the network address the attempt came from, when known)."""
     refused = LoginRefused(N_("The NRIC/FIN or password is not right."))
+    throttle.check_source(session, source)
     try:
         account = find_account(session, nric)
     except InvalidInput:
+        throttle.count_failure(session, source)
         raise refused from None
     if account is None or account.password_hash is None or account.status != "active":
         _burn(password)
+        throttle.count_failure(session, source)
         raise refused
     check_not_locked(account)
     if not passwords.password_matches(account.password_hash, password[:MAX_PASSWORD_LENGTH]):
         _count_failure(session, account, "password")
+        throttle.count_failure(session, source)
         raise refused
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)

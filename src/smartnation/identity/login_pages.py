@@ -231,7 +231,8 @@ def password_step(
                 raise accounts.LoginRefused(N_("No account has this NRIC/FIN."))
             state["amr"] = []
         else:
-            account = accounts.verify_password(session, nric, password)
+            source = request.client.host if request.client else None
+            account = accounts.verify_password(session, nric, password, source=source)
             state["amr"] = ["pwd"]
     except DomainError as error:
         status = getattr(error, "status", 400)

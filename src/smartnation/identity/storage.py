@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from smartnation.core import audit
 from smartnation.core.clock import utcnow
 from smartnation.core.db import UTCDateTime
+from smartnation.identity import throttle
 from smartnation.identity.models import (
     AccessToken,
     AuthorizationCode,
@@ -67,7 +68,8 @@ _FIRST_USE: Final = {
 
 
 def purge_expired(session: Session) -> dict[str, int]:
-    """Delete replay entries, pushed requests, codes, tokens and OTPs past their expiry."""
+    """Delete replay entries, pushed requests, codes, tokens and OTPs past their expiry, and
+    the failed-login counts of windows that have ended."""
     now = utcnow()
     counts = {}
     for name, model in (
@@ -79,6 +81,7 @@ def purge_expired(session: Session) -> dict[str, int]:
     ):
         result = session.execute(delete(model).where(model.expires_at < now))
         counts[name] = int(getattr(result, "rowcount", 0) or 0)
+    counts["login_failure_windows"] = throttle.purge_expired(session)
     return counts
 
 
