@@ -34,7 +34,7 @@ def mid_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def low_limit(monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(throttle, "FAILURES_PER_SOURCE", len(TARGETS))
+    monkeypatch.setattr(throttle, "failures_allowed", lambda: len(TARGETS))
     return len(TARGETS)
 
 
@@ -73,6 +73,17 @@ def test_unknown_nrics_count_too_and_the_next_window_starts_afresh(
         assert accounts.verify_password(session, "S8012345J", PASSWORD, source=SPRAYER)
         assert throttle.purge_expired(session) == 1  # the ended window's row
         assert session.scalar(sa.select(sa.func.count()).select_from(LoginFailures)) == 0
+
+
+def test_the_limit_is_a_setting(monkeypatch):
+    throttle.failures_allowed.cache_clear()
+    try:
+        assert throttle.failures_allowed() == throttle.FAILURES_PER_SOURCE
+        throttle.failures_allowed.cache_clear()
+        monkeypatch.setenv("SMARTNATION_IDENTITY_FAILED_LOGINS_PER_ADDRESS", "2500")
+        assert throttle.failures_allowed() == 2500
+    finally:
+        throttle.failures_allowed.cache_clear()
 
 
 def test_windows_are_fixed_quarter_hours():

@@ -13,9 +13,12 @@ proxy's address so that it is the person's address and not the proxy's.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -27,7 +30,22 @@ from smartnation.core.i18n import N_
 from smartnation.identity.models import LoginFailures
 
 WINDOW: Final = timedelta(minutes=15)
-FAILURES_PER_SOURCE: Final = 100  # per window
+FAILURES_PER_SOURCE: Final = 100  # per window, unless configured
+
+
+class ThrottleSettings(BaseSettings):
+    """`SMARTNATION_IDENTITY_FAILED_LOGINS_PER_ADDRESS`: failures one address may make in a
+    window before it waits for the next (raise it where many people share an address)."""
+
+    model_config = SettingsConfigDict(env_prefix="SMARTNATION_IDENTITY_")
+
+    failed_logins_per_address: int = Field(default=FAILURES_PER_SOURCE, ge=1)
+
+
+@functools.cache
+def failures_allowed() -> int:
+    """The configured limit, read from the environment once per process (as settings are)."""
+    return ThrottleSettings().failed_logins_per_address
 
 
 class SourceThrottled(TooManyRequests):
@@ -55,7 +73,7 @@ def check_source(session: Session, source: str | None) -> None:
     now = utcnow()
     start = window_start(now)
     failures = session.execute(_FAILURES, {"source": source, "window_start": start}).scalar()
-    if failures is not None and failures >= FAILURES_PER_SOURCE:
+    if failures is not None and failures >= failures_allowed():
         wait = int((start + WINDOW - now).total_seconds()) + 1
         raise SourceThrottled(
             N_(
