@@ -3,10 +3,10 @@
 The provider runs as its own server process (`smartnation serve`, one process, no embedded job
 worker) on a SQLite file or a fresh PostgreSQL database. This process is the relying party and
 the person's browser: it pushes the authorisation request (private_key_jwt + DPoP + PKCE, scopes
-`openid user.identity`), fills in the login form (NRIC/FIN and password, Argon2id by libsodium, t=3 m=12 MiB
-p=1, an OWASP setting), chooses the authenticator app and types the TOTP code, then exchanges the
-code (client assertion, DPoP, single-use code, PKCE; the ID token comes back signed then
-encrypted).
+`openid user.identity`), fills in the login form (NRIC/FIN and password; Argon2id by libsodium,
+t=3 m=12 MiB p=1, an OWASP setting), chooses the authenticator app and types the TOTP code, then
+exchanges the code (client assertion, DPoP, single-use code, PKCE; the ID token comes back signed
+then encrypted).
 
 "Per core" is operations divided by the CPU seconds the SERVER process used (all its threads,
 from /proc), so neither the client's own signing nor other work on the machine counts against
@@ -417,6 +417,16 @@ def start_profiler(pid: int, output: str) -> subprocess.Popen[bytes]:
     return profiler
 
 
+def transparent_huge_pages() -> str:
+    """The kernel's huge-page mode (libsodium's hash costs about half as much at "always")."""
+    try:
+        modes = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
+    except OSError:
+        return "unknown"
+    chosen = re.search(r"\[(\w+)\]", modes)
+    return chosen.group(1) if chosen else "unknown"
+
+
 def argon2_cpu_seconds(hash_password: Callable[[str], object], samples: int = 10) -> float:
     hash_password(PASSWORD)
     started = time.process_time()
@@ -464,7 +474,7 @@ def main() -> None:
         f" m={passwords.MEMORY_KIB // 1024}MiB p={passwords.PARALLELISM}) alone, in this process:"
         f" {1000 * argon2:.1f} ms CPU a hash -> at most {1 / argon2:.1f} password logins/s per"
         f" core; argon2-cffi, same parameters: {1000 * reference:.1f} ms"
-        f" ({reference / argon2:.2f}x the CPU)"
+        f" ({reference / argon2:.2f}x the CPU); transparent huge pages: {transparent_huge_pages()}"
     )
     client = sum(m.client_cpu for m in measures) / sum(m.count for m in measures)
     print(f"  (client CPU, not counted: {1000 * client:.1f} ms per operation)")
