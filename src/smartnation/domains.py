@@ -24,6 +24,7 @@ DOMAINS: tuple[str, ...] = (
     "messaging",
 )
 CORE_MODEL_MODULES = (
+    "smartnation.core.attempts",
     "smartnation.core.audit",
     "smartnation.core.jobs",
     "smartnation.core.web.auth",

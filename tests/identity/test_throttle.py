@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from smartnation.core.attempts import FailedAttempts
 from smartnation.core.clock import utcnow
 from smartnation.core.config import DatabaseSettings
 from smartnation.core.db import make_engine
 from smartnation.identity import accounts, throttle
 from smartnation.identity.demo import PASSWORD
-from smartnation.identity.models import LoginFailures
 
 from .conftest import csrf_of
 
@@ -72,7 +72,7 @@ def test_unknown_nrics_count_too_and_the_next_window_starts_afresh(
         monkeypatch.setattr(throttle, "utcnow", lambda: later)
         assert accounts.verify_password(session, "S8012345J", PASSWORD, source=SPRAYER)
         assert throttle.purge_expired(session) == 1  # the ended window's row
-        assert session.scalar(sa.select(sa.func.count()).select_from(LoginFailures)) == 0
+        assert session.scalar(sa.select(sa.func.count()).select_from(FailedAttempts)) == 0
 
 
 def test_the_limit_is_a_setting(monkeypatch):
@@ -135,11 +135,14 @@ def test_failures_counted_by_concurrent_processes_are_all_kept(postgresql_url):
             thread.join()
         with Session(engine) as session, session.begin():
             failures = session.scalar(
-                sa.select(LoginFailures.failures).where(
-                    LoginFailures.source == source, LoginFailures.window_start == start
+                sa.select(FailedAttempts.failures).where(
+                    FailedAttempts.key == f"login-address:{source}",
+                    FailedAttempts.window_start == start,
                 )
             )
-            session.execute(sa.delete(LoginFailures).where(LoginFailures.source == source))
+            session.execute(
+                sa.delete(FailedAttempts).where(FailedAttempts.key == f"login-address:{source}")
+            )
         assert failures == clients * each
     finally:
         engine.dispose()

@@ -187,21 +187,26 @@ def verify_password(
     """The first factor. Raises LoginRefused (same message whatever was wrong), AccountLocked
     after too many failures on the account, or SourceThrottled after too many from `source`
     (the network address the attempt came from, when known)."""
-    refused = LoginRefused(N_("The NRIC/FIN or password is not right."))
     throttle.check_source(session, source)
+    try:
+        return _first_factor(session, nric, password)
+    except LoginRefused:
+        throttle.count_failure(session, source)
+        raise
+
+
+def _first_factor(session: Session, nric: str, password: str) -> Account:
+    refused = LoginRefused(N_("The NRIC/FIN or password is not right."))
     try:
         account = find_account(session, nric)
     except InvalidInput:
-        throttle.count_failure(session, source)
         raise refused from None
     if account is None or account.password_hash is None or account.status != "active":
         _burn(password)
-        throttle.count_failure(session, source)
         raise refused
     check_not_locked(account)
     if not passwords.password_matches(account.password_hash, password[:MAX_PASSWORD_LENGTH]):
         _count_failure(session, account, "password")
-        throttle.count_failure(session, source)
         raise refused
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)

@@ -191,14 +191,3 @@ class AccessToken(Base):
     code_hash: Mapped[str] = mapped_column(String(64))
     consent_id: Mapped[int | None] = mapped_column(BigId)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-
-class LoginFailures(Base):
-    """Wrong passwords (and unknown NRIC/FINs) from one network address in one 15-minute window:
-    spraying one password over many accounts never trips a single account's lockout."""
-
-    __tablename__ = "identity_login_failures"
-
-    source: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True, index=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -40,7 +40,7 @@ def password_matches(stored: str, password: str) -> bool:
     is a mismatch, never an error."""
     try:
         return bool(pwhash.argon2id.verify(stored.encode("ascii"), _bytes(password)))
-    except (CryptoError, UnicodeEncodeError, ValueError):
+    except (CryptoError, ValueError):  # a stored value that is not ASCII is a ValueError too
         return False
 
 

@@ -2,8 +2,8 @@
 
 An account locks after five wrong passwords (`accounts`), but someone trying one common password
 on many NRIC/FINs never trips any account's lock. So failures are also counted per source
-address, in fixed 15-minute windows shared by every web process (one row per address and window,
-incremented in one statement), and a source past the limit is refused until the next window.
+address, in fixed 15-minute windows shared by every web process (`core.attempts`), and a source
+past the limit is refused until the next window.
 
 The limit is generous because many people can share one address (a mobile carrier's NAT, an
 office): it stops one machine spraying passwords, not a person who mistypes. The source is the
@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import bindparam, delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from smartnation.core import attempts
 from smartnation.core.clock import utcnow
 from smartnation.core.errors import TooManyRequests
 from smartnation.core.i18n import N_
-from smartnation.identity.models import LoginFailures
 
 WINDOW: Final = timedelta(minutes=15)
 FAILURES_PER_SOURCE: Final = 100  # per window, unless configured
@@ -55,15 +52,11 @@ class SourceThrottled(TooManyRequests):
 
 def window_start(now: datetime) -> datetime:
     """The start of the fixed window `now` falls in."""
-    seconds = int(WINDOW.total_seconds())
-    epoch = int(now.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, tz=now.tzinfo)
+    return attempts.window_start(now, WINDOW)
 
 
-_FAILURES: Final = select(LoginFailures.failures).where(
-    LoginFailures.source == bindparam("source"),
-    LoginFailures.window_start == bindparam("window_start"),
-)
+def _key(source: str) -> str:
+    return f"login-address:{source}"
 
 
 def check_source(session: Session, source: str | None) -> None:
@@ -71,10 +64,8 @@ def check_source(session: Session, source: str | None) -> None:
     if not source:
         return
     now = utcnow()
-    start = window_start(now)
-    failures = session.execute(_FAILURES, {"source": source, "window_start": start}).scalar()
-    if failures is not None and failures >= failures_allowed():
-        wait = int((start + WINDOW - now).total_seconds()) + 1
+    if attempts.failures(session, _key(source), WINDOW, now) >= failures_allowed():
+        wait = int((window_start(now) + WINDOW - now).total_seconds()) + 1
         raise SourceThrottled(
             N_(
                 "Too many failed logins came from your network. Wait 15 minutes and try again, "
@@ -84,32 +75,12 @@ def check_source(session: Session, source: str | None) -> None:
         )
 
 
-def _count_statement(insert: Any) -> Any:
-    table = LoginFailures.__table__
-    statement = insert(table).values(
-        source=bindparam("source"), window_start=bindparam("window_start"), failures=1
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.source, table.c.window_start],
-        set_={"failures": table.c.failures + 1},
-    )
-
-
-# Built once, one per dialect: one statement counts a failure, also when two race.
-_COUNT: Final = {False: _count_statement(sqlite_insert), True: _count_statement(postgresql_insert)}
-
-
 def count_failure(session: Session, source: str | None) -> None:
     """One more failed attempt from `source` in this window."""
-    if not source:
-        return
-    connection = session.connection()
-    statement = _COUNT[connection.dialect.name == "postgresql"]
-    connection.execute(statement, {"source": source, "window_start": window_start(utcnow())})
+    if source:
+        attempts.count_failure(session, _key(source), WINDOW, utcnow())
 
 
 def purge_expired(session: Session) -> int:
-    """Delete the windows that have ended; returns how many rows went."""
-    ended = window_start(utcnow())
-    result = session.execute(delete(LoginFailures).where(LoginFailures.window_start < ended))
-    return int(getattr(result, "rowcount", 0) or 0)
+    """Delete the counts of windows that have ended; returns how many rows went."""
+    return attempts.purge_ended(session, utcnow())
